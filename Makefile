@@ -1,0 +1,51 @@
+# The few commands a person types. `make lab` starts the course; `make test` runs every test.
+# Both create the virtual environment in .venv when it is missing or out of date.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+TEST_STAMP    := $(VENV)/.installed-test
+
+.PHONY: lab test browser data help
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for headless)
+	@$(BIN)/jupyter labextension list 2>&1 | grep -E "nbgrader|jupyterlab-manager"
+	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
+
+test: $(TEST_STAMP) browser  ## run the whole test suite
+	$(BIN)/python -m pytest $(ARGS)
+
+data: $(RUNTIME_STAMP)  ## regenerate the synthetic physiology data and validate all data
+	$(BIN)/dialectic generate-physiology
+	$(BIN)/dialectic validate-data
+
+$(RUNTIME_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@# nbgrader's and ipywidgets' extensions install enabled; say so explicitly, idempotently.
+	$(BIN)/jupyter server extension enable --sys-prefix --py nbgrader >/dev/null
+	@touch $@
+
+$(TEST_STAMP): $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# The browser tests drive Debian's chromium (a downloaded browser build cannot be fetched here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'." >&2; exit 1; \
+	  fi; \
+	fi

@@ -1,0 +1,149 @@
+"""The ``dialectic`` command: a thin layer that parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from grader import __version__
+from grader.errors import GraderError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args) or 0
+    except GraderError as exc:
+        print(f"dialectic {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dialectic",
+        description="Tools of the empathic-dialectic course: validate the item bank and data, "
+                    "write the student edition of the bank, manage answer files.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate-data", help="validate the item bank and the physiology data; print counts",
+        description="Validate every table against its data dictionary and the item bank against "
+                    "the keying rubric, then print counts per area, difficulty and split. "
+                    "Exits 1 and names each problem (file, row, column) when anything is wrong.")
+    validate.add_argument("--json", action="store_true", help="print the counts as JSON")
+    validate.add_argument("--bank", type=Path, help="item-bank folder (default: the course's)")
+    validate.set_defaults(run=_validate_data)
+
+    student = commands.add_parser(
+        "student-bank", help="write the student edition of the item bank (no assessment keys)",
+        description="Write a copy of the item bank in which every assessment key (spectrum "
+                    "positions, levels, ratings, strategies, rationales, rupture and attachment "
+                    "keys of assessment items) is blank. Point DIALECTIC_ITEM_BANK at it in a "
+                    "student environment.")
+    student.add_argument("out", type=Path, help="folder to write (created if missing)")
+    student.set_defaults(run=_student_bank)
+
+    physio = commands.add_parser(
+        "generate-physiology", help="regenerate the synthetic physiological-synchrony dataset",
+        description="Run the seeded generator in grader.physiology and write dyads.csv, "
+                    "episodes.csv and samples.csv.gz. With --check, write nothing and exit 1 "
+                    "if the committed files differ from the generator's output.")
+    physio.add_argument("--seed", type=int, help="random seed (default: the committed dataset's)")
+    physio.add_argument("--out", type=Path, help="folder to write (default: datasets/physiology)")
+    physio.add_argument("--check", action="store_true", help="compare instead of writing")
+    physio.set_defaults(run=_generate_physiology)
+
+    answers = commands.add_parser(
+        "answers", help="check or recover a learner's responses.json",
+        description="Check that a responses.json is readable, or set a damaged one aside and "
+                    "restore its last good backup. Nothing is ever deleted.")
+    answers.add_argument("action", choices=["check", "recover"], help="what to do")
+    answers.add_argument("folder", type=Path, nargs="?", default=Path.cwd(),
+                         help="folder holding responses.json (default: the current folder)")
+    answers.set_defaults(run=_answers)
+    return parser
+
+
+def _validate_data(args) -> int:
+    from grader.itembank import load_bank
+    from grader.physiology import load as load_physiology
+
+    counts = load_bank(args.bank).counts()
+    physiology = load_physiology()
+    counts["physiology"] = {
+        "dyads": int(len(physiology.dyads)),
+        "episodes": int(len(physiology.episodes)),
+        "samples": int(len(physiology.samples)),
+    }
+    if args.json:
+        print(json.dumps(counts, indent=2))
+        return 0
+    print(f"Item bank ({counts['edition']} edition): {counts['vignettes']} vignettes, "
+          f"{counts['responses']} candidate responses - valid.")
+    for label, key in (("area", "by_area"), ("difficulty", "by_difficulty"), ("split", "by_split")):
+        print(f"\nBy {label}:")
+        for name, n in counts[key].items():
+            print(f"  {name:<24}{n:>4}")
+    p = counts["physiology"]
+    print(f"\nPhysiology: {p['dyads']} dyads, {p['episodes']} labelled episodes, "
+          f"{p['samples']:,} samples - valid.")
+    return 0
+
+
+def _student_bank(args) -> int:
+    from grader.editions import write_student_edition
+
+    out = write_student_edition(args.out)
+    print(f"Student edition written to {out} (assessment keys removed, validated).")
+    return 0
+
+
+def _generate_physiology(args) -> int:
+    import tempfile
+
+    from grader import paths, physiology
+
+    seed = physiology.DEFAULT_SEED if args.seed is None else args.seed
+    out = args.out or paths.physiology_dir()
+    data = physiology.generate(seed)
+    if not args.check:
+        physiology.write(data, out)
+        print(f"Wrote {len(data.dyads)} dyads, {len(data.episodes)} episodes to {out} (seed {seed}).")
+        return 0
+    with tempfile.TemporaryDirectory() as scratch:
+        physiology.write(data, Path(scratch))
+        differing = [f.name for f in sorted(Path(scratch).iterdir())
+                     if not (out / f.name).exists() or (out / f.name).read_bytes() != f.read_bytes()]
+    if differing:
+        print(f"{out}: {', '.join(differing)} differ from the generator's output (seed {seed}).",
+              file=sys.stderr)
+        return 1
+    print(f"{out} matches the generator's output (seed {seed}).")
+    return 0
+
+
+def _answers(args) -> int:
+    from grader.answers import AnswerStore
+
+    store = AnswerStore(args.folder)
+    if args.action == "check":
+        document = store.load()
+        print(f"{store.path}: readable; {len(document['answers'])} items answered, "
+              f"{len(document['reflections'])} reflections.")
+        return 0
+    aside = store.recover()
+    restored = "restored from the backup" if store.path.exists() else "no good backup; starting empty"
+    print(f"Damaged file moved to {aside}; {restored}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

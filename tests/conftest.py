@@ -1,0 +1,28 @@
+"""Shared fixtures: a private copy of the item bank that a test may damage."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from grader import paths
+
+BANK = paths.REPO_ROOT / "datasets" / "item_bank"
+
+
+@pytest.fixture
+def bank_copy(tmp_path: Path) -> Path:
+    """A copy of the instructor item bank in a temporary folder."""
+    target = tmp_path / "item_bank"
+    shutil.copytree(BANK, target)
+    return target
+
+
+def edit_csv(path: Path, row: int, column: str, value: str) -> None:
+    """Set one cell (row 1 = first data row) of a CSV table, keeping everything else."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[row - 1, column] = value
+    frame.to_csv(path, index=False, lineterminator="\n")

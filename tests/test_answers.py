@@ -1,0 +1,132 @@
+"""The answer store: round trips, atomic writes, corruption, backups and concurrency."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from grader.answers import MAX_BYTES, AnswerStore
+from grader.errors import AnswerStoreError
+
+
+def test_round_trip_of_every_task(tmp_path):
+    store = AnswerStore(tmp_path)
+    store.record("rw-014", "choose", "rw-014-c")
+    store.record("rw-014", "spectrum", {"rw-014-a": -2, "rw-014-b": 0})
+    store.record("rw-001", "marker", {"rupture_type": "withdrawal", "marker": "denial"})
+    store.record("at-003", "pattern", "preoccupied")
+    store.record("ep-002", "compose", {"text": "I hear it.", "self_rating": {"empathy": 4}})
+    again = AnswerStore(tmp_path)
+    assert again.get("rw-014", "choose") == "rw-014-c"
+    assert again.get("rw-014", "spectrum") == {"rw-014-a": -2, "rw-014-b": 0}
+    assert again.get("rw-001", "marker")["marker"] == "denial"
+    assert again.get("at-003", "pattern") == "preoccupied"
+    assert again.get("ep-002", "compose")["self_rating"] == {"empathy": 4}
+    assert again.get("ep-999", "choose") is None
+    document = json.loads((tmp_path / "responses.json").read_text(encoding="utf-8"))
+    assert document["schema_version"] == 1
+    assert set(document["answers"]) == {"rw-014", "rw-001", "at-003", "ep-002"}
+
+
+def test_long_non_ascii_text_round_trips(tmp_path):
+    text = ("Ich höre, wie müde Sie sind — 你听起来很累。 Ты устала. تبدو متعبًا 😔\n" * 400).strip()
+    store = AnswerStore(tmp_path)
+    store.record_reflection("alliance-1", text)
+    store.record("ep-002", "compose", {"text": text, "self_rating": {}})
+    assert AnswerStore(tmp_path).reflection("alliance-1") == text
+    assert AnswerStore(tmp_path).get("ep-002", "compose")["text"] == text
+
+
+def test_a_later_answer_replaces_the_earlier_and_keeps_a_backup(tmp_path):
+    store = AnswerStore(tmp_path)
+    store.record("rw-014", "choose", "rw-014-a")
+    store.record("rw-014", "choose", "rw-014-c")
+    assert store.get("rw-014", "choose") == "rw-014-c"
+    backup = json.loads(store.backup_path.read_text(encoding="utf-8"))
+    assert backup["answers"]["rw-014"]["choose"]["value"] == "rw-014-a"
+
+
+def test_writes_leave_no_temporary_files(tmp_path):
+    store = AnswerStore(tmp_path)
+    for i in range(5):
+        store.record(f"ep-00{i}", "choose", f"ep-00{i}-a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "responses.json", "responses.json.bak", "responses.json.lock"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"schema_version": 1, "answers": {', "not valid JSON (line 1"),
+        ('[1, 2, 3]', "top level is a list"),
+        ('{"schema_version": 1, "answers": [], "reflections": {}}', "must both be objects"),
+        ('{"schema_version": 1, "answers": {"rw-014": {"choose": {"value": 7, "saved_at": "x"}}},'
+         ' "reflections": {}}', "rw-014/choose must be a short string"),
+        ('{"schema_version": 2, "answers": {}, "reflections": {}}', "newer than this grader reads"),
+        ('{"answers": {}, "reflections": {}}', "schema_version is None"),
+    ],
+)
+def test_damaged_file_raises_and_is_never_overwritten(tmp_path, content, expected):
+    path = tmp_path / "responses.json"
+    path.write_text(content, encoding="utf-8")
+    store = AnswerStore(tmp_path)
+    with pytest.raises(AnswerStoreError, match="responses.json") as caught:
+        store.load()
+    assert expected in str(caught.value)
+    with pytest.raises(AnswerStoreError):
+        store.record("ep-001", "choose", "ep-001-a")
+    assert path.read_text(encoding="utf-8") == content
+
+
+def test_binary_and_oversized_files(tmp_path):
+    path = tmp_path / "responses.json"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(AnswerStoreError, match="not UTF-8"):
+        AnswerStore(tmp_path).load()
+    path.write_text('{"pad": "' + "x" * (MAX_BYTES + 10) + '"}', encoding="utf-8")
+    with pytest.raises(AnswerStoreError, match="larger than any answer file"):
+        AnswerStore(tmp_path).load()
+
+
+def test_recover_sets_the_damaged_file_aside_and_restores_the_backup(tmp_path):
+    store = AnswerStore(tmp_path)
+    store.record("ep-001", "choose", "ep-001-a")
+    store.record("ep-002", "choose", "ep-002-b")
+    store.path.write_text("{ half a file", encoding="utf-8")
+    aside = store.recover()
+    assert aside.read_text(encoding="utf-8") == "{ half a file"
+    assert store.get("ep-001", "choose") == "ep-001-a"  # from the backup
+    store.record("ep-003", "choose", "ep-003-c")
+    assert store.get("ep-003", "choose") == "ep-003-c"
+
+
+def test_invalid_values_are_refused_before_writing(tmp_path):
+    store = AnswerStore(tmp_path)
+    for task, value in [("spectrum", {"a": 5}), ("marker", {"marker": "denial"}),
+                        ("choose", ""), ("telepathy", "x"),
+                        ("compose", {"text": "t", "self_rating": {"empathy": 9}})]:
+        with pytest.raises(AnswerStoreError, match="Not saved"):
+            store.record("ep-001", task, value)
+    assert not store.path.exists()
+
+
+def _record_many(directory: str, worker: int, count: int) -> None:
+    store = AnswerStore(Path(directory))
+    for i in range(count):
+        store.record(f"w{worker}-{i:03d}", "choose", f"w{worker}-{i:03d}-a")
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    workers, count = 4, 25
+    ctx = multiprocessing.get_context("spawn")
+    processes = [ctx.Process(target=_record_many, args=(str(tmp_path), w, count)) for w in range(workers)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    answers = AnswerStore(tmp_path).load()["answers"]
+    assert len(answers) == workers * count

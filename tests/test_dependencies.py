@@ -1,0 +1,55 @@
+"""pyproject.toml and environment.yml list the same runtime dependencies."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+from grader.paths import REPO_ROOT
+
+
+def _pip_specs() -> dict[str, str]:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    specs = {}
+    for requirement in project["dependencies"]:
+        name, spec = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement).groups()
+        specs[name.lower()] = spec.replace(" ", "")
+    return specs
+
+
+def _conda_specs() -> dict[str, str]:
+    env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text(encoding="utf-8"))
+    specs = {}
+    for entry in env["dependencies"]:
+        if not isinstance(entry, str):
+            continue
+        name, spec = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", entry).groups()
+        if name not in ("python", "pip"):
+            specs[name.lower()] = spec.replace(" ", "")
+    return specs
+
+
+def _as_pip(conda_spec: str) -> str:
+    """conda's `=4.6` means pip's `==4.6.*`; `=0.9.6` with three parts means `==0.9.6`."""
+    if conda_spec.startswith("=") and not conda_spec.startswith("=="):
+        version = conda_spec[1:]
+        return f"=={version}" if version.count(".") >= 2 else f"=={version}.*"
+    return conda_spec
+
+
+def test_same_packages_and_versions():
+    pip, conda = _pip_specs(), _conda_specs()
+    assert sorted(pip) == sorted(conda), "environment.yml and pyproject.toml list different packages"
+    for name, spec in pip.items():
+        assert _as_pip(conda[name]) == spec, f"{name}: pyproject {spec!r} vs environment.yml {conda[name]!r}"
+
+
+def test_installed_versions_satisfy_the_pins():
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+
+    for name, spec in _pip_specs().items():
+        assert version(name) in SpecifierSet(spec), f"{name} {version(name)} does not satisfy {spec}"
