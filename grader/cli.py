@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     physio.add_argument("--check", action="store_true", help="compare instead of writing")
     physio.set_defaults(run=_generate_physiology)
 
+    datadoc = commands.add_parser(
+        "data-dictionary", help="write datasets/DATA_DICTIONARY.md from the schema files",
+        description="Render every *.schema.yaml under datasets/ as one Markdown data dictionary. "
+                    "With --check, write nothing and exit 1 if the committed file is out of date.")
+    datadoc.add_argument("--check", action="store_true", help="compare instead of writing")
+    datadoc.set_defaults(run=_data_dictionary)
+
     answers = commands.add_parser(
         "answers", help="check or recover a learner's responses.json",
         description="Check that a responses.json is readable, or set a damaged one aside and "
@@ -127,6 +134,24 @@ def _generate_physiology(args) -> int:
               file=sys.stderr)
         return 1
     print(f"{out} matches the generator's output (seed {seed}).")
+    return 0
+
+
+def _data_dictionary(args) -> int:
+    from grader import paths
+    from grader.dictionary import render_data_dictionary
+
+    root = paths.datasets_dir()
+    target = root / "DATA_DICTIONARY.md"
+    text = render_data_dictionary(root)
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            print(f"{target} is out of date: run `dialectic data-dictionary`.", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date.")
+        return 0
+    target.write_text(text, encoding="utf-8")
+    print(f"Wrote {target}.")
     return 0
 
 

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import edit_csv
 
 DIALECTIC = str(Path(sys.executable).parent / "dialectic")
-COMMANDS = ["validate-data", "student-bank", "generate-physiology", "answers"]
+COMMANDS = ["validate-data", "student-bank", "generate-physiology", "data-dictionary", "answers"]
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -73,3 +73,7 @@ def test_answers_check_and_recover(tmp_path):
 
 def test_committed_physiology_matches_the_generator():
     assert "matches" in run("generate-physiology", "--check").stdout
+
+
+def test_committed_data_dictionary_is_up_to_date():
+    assert "up to date" in run("data-dictionary", "--check").stdout

@@ -144,11 +144,15 @@ def test_marker_of_the_wrong_family_is_rejected(bank_copy):
     assert f"row {row}" in message and "'control_pressure' is not a withdrawal marker" in message
 
 
-def test_response_to_a_missing_item_and_a_short_item(bank_copy):
-    edit_csv(bank_copy / "responses.csv", 1, "item_id", "ep-999")
+def test_response_to_a_missing_item_leaves_a_short_item(bank_copy):
+    frame = _responses(bank_copy)
+    sizes = frame.groupby("item_id").size()
+    item = sizes[sizes == 4].index[0]
+    row = int(frame.index[frame["item_id"] == item][-1]) + 1
+    edit_csv(bank_copy / "responses.csv", row, "item_id", "ep-999")
     message = _reload_error(bank_copy)
-    assert "names item 'ep-999'" in message
-    assert "candidate responses; 4 or 5 are needed" in message or "does not start with its item id" in message
+    assert f"responses.csv, row {row}, item ep-999, column 'item_id': names item 'ep-999'" in message
+    assert f"item {item}, column 'item_id': has 3 candidate responses; 4 or 5 are needed" in message
 
 
 def test_wrong_manifest_version(bank_copy):
