@@ -176,3 +176,16 @@ def test_student_items_without_keys_refuse_best(bank_copy, tmp_path):
     assessment = bank.ids(split="assessment")[0]
     with pytest.raises(KeyUnavailableError, match="student edition"):
         bank.item(assessment).best
+
+
+def test_best_response_is_not_betrayed_by_its_length(bank):
+    """A test-wise learner must not find the key by picking the longest option."""
+    longest = shortest = 0
+    for item_id in bank.ids():
+        item = bank.item(item_id)
+        lengths = sorted(len(r.text) for r in item.responses)
+        best = len(item.best.text)
+        longest += best == lengths[-1] and lengths.count(best) == 1
+        shortest += best == lengths[0] and lengths.count(best) == 1
+    assert longest <= 0.4 * len(bank), f"best is the longest option in {longest} of {len(bank)} items"
+    assert shortest <= 0.3 * len(bank), f"best is the shortest option in {shortest} of {len(bank)} items"
