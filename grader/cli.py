@@ -114,6 +114,7 @@ def _student_bank(args) -> int:
 
 
 def _generate_physiology(args) -> int:
+    import shutil
     import tempfile
 
     from grader import paths, physiology
@@ -123,18 +124,28 @@ def _generate_physiology(args) -> int:
     data = physiology.generate(seed)
     if not args.check:
         physiology.write(data, out)
+        if out.resolve() != paths.physiology_dir().resolve():  # keep the copy self-describing
+            for schema in paths.physiology_dir().glob("*.schema.yaml"):
+                shutil.copyfile(schema, out / schema.name)
         print(f"Wrote {len(data.dyads)} dyads, {len(data.episodes)} episodes to {out} (seed {seed}).")
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         physiology.write(data, Path(scratch))
         differing = [f.name for f in sorted(Path(scratch).iterdir())
-                     if not (out / f.name).exists() or (out / f.name).read_bytes() != f.read_bytes()]
+                     if not (out / f.name).exists() or _content(out / f.name) != _content(f)]
     if differing:
         print(f"{out}: {', '.join(differing)} differ from the generator's output (seed {seed}).",
               file=sys.stderr)
         return 1
     print(f"{out} matches the generator's output (seed {seed}).")
     return 0
+
+
+def _content(path: Path) -> bytes:
+    """A file's bytes, decompressed when gzipped: zlib versions may compress differently."""
+    import gzip
+
+    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
 
 
 def _data_dictionary(args) -> int:

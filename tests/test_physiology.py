@@ -1,4 +1,4 @@
-"""Tests of grader.physiology: the synthetic synchrony dataset, its files, validation and measure."""
+"""Tests of grader.physiology: the synthetic synchrony dataset, its files and its measure."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from grader import paths, physiology
 from grader.errors import DataValidationError
+from tests.conftest import edit_csv
 
 COMMITTED = paths.REPO_ROOT / "datasets" / "physiology"
 REGENERATE = "regenerate them with `dialectic generate-physiology` and commit the result"
@@ -61,7 +62,7 @@ def test_generator_is_deterministic_for_a_seed_and_differs_for_another(generated
 
 
 def test_dataset_has_the_designed_shape(generated):
-    """12+ dyads, 2+ dyads for 3+ styles, 1-3 episodes each, 50 minutes at 4 Hz, realistic ranges."""
+    """12+ dyads, 2+ for 3+ styles, 1-3 episodes each, 50 minutes at 4 Hz, realistic ranges."""
     dyads, episodes, samples = generated.dyads, generated.episodes, generated.samples
     assert len(dyads) >= 12
     per_style = dyads["therapist_style"].value_counts()
@@ -75,7 +76,7 @@ def test_dataset_has_the_designed_shape(generated):
     assert samples[["therapist_hr", "patient_hr"]].stack().between(45, 150).all()
 
 
-def test_patient_arousal_rises_in_confrontation_and_skin_conductance_flattens_in_withdrawal(generated):
+def test_confrontation_raises_patient_arousal_and_withdrawal_flattens_skin_conductance(generated):
     """Confrontation: SCL and HR up. Withdrawal: HR up, SCL down and its responses smaller."""
     hr_changes: dict[str, list[float]] = {"confrontation": [], "withdrawal": []}
     for e in generated.episodes[generated.episodes["kind"] == "rupture"].itertuples():
@@ -104,7 +105,8 @@ def test_committed_files_equal_the_generators_output(generated, tmp_path):
             f"{name} differs from the generator's output; {REGENERATE}")
     fresh = gzip.decompress((tmp_path / physiology.SAMPLES_FILE).read_bytes())
     stored = gzip.decompress((COMMITTED / physiology.SAMPLES_FILE).read_bytes())
-    assert stored == fresh, f"{physiology.SAMPLES_FILE} differs from the generator's output; {REGENERATE}"
+    assert stored == fresh, (
+        f"{physiology.SAMPLES_FILE} differs from the generator's output; {REGENERATE}")
 
 
 def test_written_files_are_byte_reproducible_and_plain(generated, tmp_path):
@@ -123,9 +125,13 @@ def test_written_files_are_byte_reproducible_and_plain(generated, tmp_path):
     assert (COMMITTED / physiology.SAMPLES_FILE).stat().st_size < 4_000_000
 
 
-def test_load_validates_the_committed_data_and_returns_the_generators_frames(generated, committed):
+def test_load_validates_the_committed_data_and_returns_the_generators_frames(
+    generated, committed, monkeypatch
+):
     """load() accepts the committed files and gives exactly what generate() returns."""
     _assert_same_data(committed, generated)
+    monkeypatch.delenv(paths.DATASETS_ENV, raising=False)
+    _assert_same_data(physiology.load(), generated)
     assert committed.samples["patient_scl"].dtype == "Float64"
     assert list(committed.dyads["therapist_style"].cat.categories) == list(physiology.STYLES)
 
@@ -133,7 +139,7 @@ def test_load_validates_the_committed_data_and_returns_the_generators_frames(gen
 # --- validation of damaged copies -------------------------------------------------------
 
 @pytest.fixture()
-def copy(tmp_path):
+def scratch_copy(tmp_path):
     """A copy of the committed dataset, with its dictionaries, to damage."""
     target = tmp_path / "physiology"
     shutil.copytree(COMMITTED, target)
@@ -155,33 +161,24 @@ def _set_sample(lines, row: int, column: str, value: str) -> None:
     lines[row] = ",".join(cells)
 
 
-def _edit_episodes(folder, edit) -> None:
-    path = folder / physiology.EPISODES_FILE
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    edit(frame)
-    frame.to_csv(path, index=False, lineterminator="\n")
-
-
 def _problem(folder) -> str:
     with pytest.raises(DataValidationError) as caught:
         physiology.load(folder)
     return str(caught.value)
 
 
-def test_a_non_number_in_samples_names_the_file_row_and_column(copy):
+def test_a_non_number_in_samples_names_the_file_row_and_column(scratch_copy):
     """'abc' as a patient heart rate fails with samples.csv.gz, its row and 'patient_hr'."""
-    _edit_samples(copy, lambda lines: _set_sample(lines, 5000, "patient_hr", "abc"))
-    message = _problem(copy)
+    _edit_samples(scratch_copy, lambda lines: _set_sample(lines, 5000, "patient_hr", "abc"))
+    message = _problem(scratch_copy)
     assert "samples.csv.gz, row 5000, column 'patient_hr'" in message
     assert "'abc' is not a number" in message
 
 
-def test_an_episode_ending_after_the_session_names_the_file_row_and_column(copy):
+def test_an_episode_ending_after_the_session_names_the_file_row_and_column(scratch_copy):
     """An end_s of 3200 fails with episodes.csv, its row and 'end_s'."""
-    def edit(frame):
-        frame.loc[2, "end_s"] = "3200"
-    _edit_episodes(copy, edit)
-    message = _problem(copy)
+    edit_csv(scratch_copy / physiology.EPISODES_FILE, 3, "end_s", "3200")
+    message = _problem(scratch_copy)
     assert "episodes.csv, row 3, column 'end_s'" in message
     assert "above the maximum 3000" in message
 
@@ -203,26 +200,24 @@ def test_an_episode_ending_after_the_session_names_the_file_row_and_column(copy)
     ],
 )
 def test_episodes_that_contradict_each_other_name_the_file_row_and_column(
-    copy, row, column, value, where, what
+    scratch_copy, row, column, value, where, what
 ):
     """Cross-table rules: dyad exists, repairs follow their own dyad's rupture, flags agree."""
-    def edit(frame):
-        frame.loc[row - 1, column] = value
-    _edit_episodes(copy, edit)
-    message = _problem(copy)
+    edit_csv(scratch_copy / physiology.EPISODES_FILE, row, column, value)
+    message = _problem(scratch_copy)
     assert f"episodes.csv, {where}" in message
     assert what in message
 
 
-def test_samples_out_of_order_or_missing_name_the_file_row_and_column(copy):
+def test_samples_out_of_order_or_missing_name_the_file_row_and_column(scratch_copy):
     """Two swapped time stamps and a dropped row are both reported where they are."""
     def edit(lines):
         a, b = lines[101].split(","), lines[102].split(",")
         a[1], b[1] = b[1], a[1]
         lines[101], lines[102] = ",".join(a), ",".join(b)
         del lines[20000]
-    _edit_samples(copy, edit)
-    message = _problem(copy)
+    _edit_samples(scratch_copy, edit)
+    message = _problem(scratch_copy)
     assert "samples.csv.gz, row 102, column 't_s'" in message
     assert "does not come after" in message
     assert "samples.csv.gz, row 12001, column 'dyad_id': dyad d02 has 11999 samples" in message
