@@ -94,22 +94,23 @@ def _spectrum(item: Vignette, answer: object):
     unknown = [k for k in answer if k not in {r.response_id for r in item.responses}]
     if unknown:
         item.response(unknown[0])  # raises with the item's real response ids
-    per_response, lines = {}, []
+    per_response, lines = {}, {}
     for r in item.responses:
         placed = answer.get(r.response_id)
         if placed is not None and (isinstance(placed, bool) or placed not in (-2, -1, 0, 1, 2)):
             raise AnswerError(f"Position for {r.response_id} must be a whole number from -2 to 2, not {placed!r}.")
         if placed is None:
             per_response[r.response_id] = 0.0
-            lines.append(f"({r.letter}) not placed; keyed {_label(r.spectrum_position)}. {r.rationale}")
+            lines[r.response_id] = f"({r.letter}) not placed; keyed {position_label(r.spectrum_position)}. {r.rationale}"
             continue
         credit = PLACEMENT_CREDIT.get(abs(placed - r.spectrum_position), 0.0)
         per_response[r.response_id] = credit
-        verdict = "right" if credit == 1 else f"you placed it {_label(placed)}"
-        lines.append(f"({r.letter}) {_label(r.spectrum_position)} - {verdict}. {r.rationale}")
+        verdict = "right" if credit == 1 else f"you placed it {position_label(placed)}"
+        lines[r.response_id] = f"({r.letter}) {position_label(r.spectrum_position)} - {verdict}. {r.rationale}"
     credit = sum(per_response.values()) / len(item.responses)
     expected = {r.response_id: r.spectrum_position for r in item.responses}
-    return credit, "\n".join(lines), expected, {"placements": per_response}
+    details = {"placements": per_response, "feedback": lines}
+    return credit, "\n".join(lines.values()), expected, details
 
 
 def _marker(item: Vignette, answer: object):
@@ -150,7 +151,8 @@ def _pattern(item: Vignette, answer: object):
 _SCORERS = {"choose": _choose, "spectrum": _spectrum, "marker": _marker, "pattern": _pattern}
 
 
-def _label(position: int) -> str:
+def position_label(position: int) -> str:
+    """How a spectrum position reads to a learner, e.g. ``mildly collusive (-1)``."""
     return {-2: "strongly collusive (-2)", -1: "mildly collusive (-1)", 0: "attuned (0)",
             1: "mildly confrontational (+1)", 2: "strongly confrontational (+2)"}[position]
 
