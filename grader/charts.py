@@ -1,0 +1,195 @@
+"""Altair charts that teach: the dialectic map, synchrony, the contested alliance figure.
+
+Charts built from the item bank's keys use **practice items only**, so a chart shown to
+a learner can never reveal an assessment key. Every chart aggregates or downsamples
+before plotting, so none comes near altair's row limit.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from grader.itembank import AREAS, ItemBank, load_bank
+from grader.physiology import PhysiologyData, synchrony_table, windowed_synchrony
+from grader.physiology import load as load_physiology
+from grader.scoring import position_label
+
+SPECTRUM_COLOURS = alt.Scale(domain=[-2, -1, 0, 1, 2],
+                             range=["#7b3294", "#c2a5cf", "#1a9641", "#f4a582", "#ca0020"])
+EPISODE_COLOURS = alt.Scale(domain=["rupture", "repair"], range=["#f4a582", "#92c5de"])
+#: Resolution of the physiology overview: one point every this many seconds.
+OVERVIEW_STEP_S = 2
+
+
+def practice_responses(bank: ItemBank | None = None, area: str | None = None) -> pd.DataFrame:
+    """Candidate responses of practice items with their keys and the item's area."""
+    bank = bank or load_bank()
+    if area is not None and area not in AREAS:
+        raise ValueError(f"area must be one of {', '.join(AREAS)}; got {area!r}")
+    v = bank.vignettes[bank.vignettes["split"] == "practice"][["item_id", "area", "difficulty"]]
+    frame = bank.responses.merge(v, on="item_id", how="inner")
+    if area is not None:
+        frame = frame[frame["area"] == area]
+    frame = frame.astype({"spectrum_position": int, "resonance": int, "regulation": int,
+                          "carkhuff_level": int})
+    frame["spectrum"] = frame["spectrum_position"].map(position_label)
+    return frame.reset_index(drop=True)
+
+
+def dialectic_map(bank: ItemBank | None = None, area: str | None = None) -> alt.Chart:
+    """Practice responses on the resonance x regulation plane, coloured by spectrum position.
+
+    Each dot is one keyed response: collusive responses gather at moderate resonance but
+    low regulation, confrontational ones at low resonance; attuned ones climb toward the
+    upper right, where the empathic dialectic lives.
+    """
+    frame = practice_responses(bank, area)
+    counts = (frame.groupby(["resonance", "regulation", "spectrum_position", "spectrum"])
+              .size().reset_index(name="responses"))
+    title = "The dialectic map: where keyed practice responses fall"
+    base = alt.Chart(counts, title=title)
+    dots = base.mark_circle(opacity=0.75).encode(
+        x=alt.X("resonance:Q", scale=alt.Scale(domain=[0.5, 5.5]), title="Resonance (feeling into the client's state)"),
+        y=alt.Y("regulation:Q", scale=alt.Scale(domain=[0.5, 5.5]), title="Regulation (co-regulating both states)"),
+        size=alt.Size("responses:Q", scale=alt.Scale(range=[40, 900]), title="responses"),
+        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS, title="spectrum position"),
+        xOffset=alt.XOffset("spectrum_position:O"),
+        tooltip=["spectrum:N", "resonance:Q", "regulation:Q", "responses:Q"],
+    )
+    return dots.properties(width=420, height=380)
+
+
+def carkhuff_by_position(bank: ItemBank | None = None) -> alt.Chart:
+    """Carkhuff levels at each spectrum position: both poles are subtractive."""
+    frame = practice_responses(bank)
+    counts = frame.groupby(["spectrum_position", "spectrum", "carkhuff_level"]).size().reset_index(name="responses")
+    return alt.Chart(counts, title="Empathic level by position on the spectrum (practice items)").mark_bar().encode(
+        x=alt.X("spectrum_position:O", title="spectrum position (-2 collusive ... +2 confrontational)"),
+        y=alt.Y("responses:Q", stack="zero"),
+        color=alt.Color("carkhuff_level:O", title="Carkhuff level", scale=alt.Scale(scheme="blues")),
+        tooltip=["spectrum:N", "carkhuff_level:O", "responses:Q"],
+    ).properties(width=380, height=260)
+
+
+def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
+    """Where the tempting wrong answers fall, by the therapist state the item shows."""
+    bank = bank or load_bank()
+    frame = practice_responses(bank, "attachment")
+    patterns = bank.vignettes.set_index("item_id")["attachment_pattern"]
+    frame["pattern"] = frame["item_id"].map(patterns).astype(str)
+    wrong = frame[frame["spectrum_position"] != 0]
+    counts = wrong.groupby(["pattern", "spectrum_position", "spectrum"]).size().reset_index(name="responses")
+    return alt.Chart(counts, title="Distractors by therapist state (practice attachment items)").mark_bar().encode(
+        x=alt.X("spectrum_position:O", title="position of the non-attuned options"),
+        y=alt.Y("responses:Q"),
+        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS, legend=None),
+        column=alt.Column("pattern:N", title="therapist state"),
+        tooltip=["pattern:N", "spectrum:N", "responses:Q"],
+    ).properties(width=150, height=200)
+
+
+def marker_counts(bank: ItemBank | None = None) -> alt.Chart:
+    """How often each 3RS marker appears in the practice items of the two rupture areas."""
+    bank = bank or load_bank()
+    v = bank.vignettes
+    v = v[(v["split"] == "practice") & (v["rupture_type"].isin(["withdrawal", "confrontation"]))]
+    counts = v.groupby(["rupture_type", "marker_3rs"], observed=True).size().reset_index(name="items")
+    counts["marker"] = counts["marker_3rs"].astype(str).str.replace("_", " ")
+    return alt.Chart(counts, title="3RS rupture markers in the practice items").mark_bar().encode(
+        y=alt.Y("marker:N", sort="-x", title=None),
+        x=alt.X("items:Q"),
+        color=alt.Color("rupture_type:N", title="rupture"),
+        tooltip=["rupture_type:N", "marker:N", "items:Q"],
+    ).properties(width=320, height=300)
+
+
+#: Alliance-outcome associations, for the chart on the contested "30%" figure.
+ALLIANCE_ESTIMATES = pd.DataFrame([
+    {"source": "Horvath et al. (2011), meta-analysis", "kind": "estimated from data", "r": 0.275},
+    {"source": "Flückiger et al. (2018), meta-analysis", "kind": "estimated from data", "r": 0.278},
+    {"source": "Popular '30% relationship' figure (after Lambert, 1992)", "kind": "clinical estimate", "r": None,
+     "variance": 0.30},
+])
+
+
+def alliance_variance() -> alt.Chart:
+    """Share of outcome variance linked to the alliance: meta-analyses vs the popular 30%."""
+    frame = ALLIANCE_ESTIMATES.copy()
+    frame["variance"] = frame["variance"].fillna(frame["r"] ** 2)
+    frame["label"] = frame["variance"].map(lambda v: f"{v:.0%}")
+    base = alt.Chart(frame, title="How much of the outcome does the alliance account for?")
+    bars = base.mark_bar().encode(
+        y=alt.Y("source:N", sort=None, title=None),
+        x=alt.X("variance:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 0.35]),
+                title="share of outcome variance (r squared)"),
+        color=alt.Color("kind:N", title=None),
+        tooltip=["source:N", "kind:N", alt.Tooltip("variance:Q", format=".1%")],
+    )
+    return (bars + base.mark_text(align="left", dx=4).encode(
+        y=alt.Y("source:N", sort=None), x="variance:Q", text="label:N")).properties(width=380, height=150)
+
+
+def _episode_frame(data: PhysiologyData, dyad_id: str) -> pd.DataFrame:
+    e = data.episodes[data.episodes["dyad_id"] == dyad_id]
+    return pd.DataFrame({"kind": e["kind"].astype(str), "start_min": e["start_s"].astype(float) / 60,
+                         "end_min": e["end_s"].astype(float) / 60, "note": e["note"].astype(str)})
+
+
+def synchrony_explorer(data: PhysiologyData | None = None, dyad_id: str = "d01",
+                       signal: str = "scl", window_s: float = 30) -> alt.VConcatChart:
+    """A dyad's session: drag over the overview to pick a window; the panels below follow.
+
+    Rupture episodes are shaded orange and repairs blue. The bottom panel is the windowed
+    therapist-patient correlation, the simplest index of physiological synchrony.
+    """
+    data = data or load_physiology()
+    samples = data.samples_of(dyad_id)
+    step = OVERVIEW_STEP_S * 4
+    coarse = samples.iloc[::step]
+    unit = "µS" if signal == "scl" else "bpm"
+    overview = pd.DataFrame({"minute": coarse["t_s"].astype(float) / 60,
+                             "therapist": coarse[f"therapist_{signal}"].astype(float),
+                             "patient": coarse[f"patient_{signal}"].astype(float)})
+    sync = windowed_synchrony(samples, signal, window_s=window_s, step_s=OVERVIEW_STEP_S)
+    sync = pd.DataFrame({"minute": sync["t_s"] / 60, "r": sync["r"]})
+    episodes = _episode_frame(data, dyad_id)
+    brush = alt.selection_interval(encodings=["x"], name="window")
+    shade = alt.Chart(episodes).mark_rect(opacity=0.35).encode(
+        x="start_min:Q", x2="end_min:Q", color=alt.Color("kind:N", scale=EPISODE_COLOURS, title="episode"),
+        tooltip=["kind:N", "note:N"])
+    lines = alt.Chart(overview).transform_fold(["therapist", "patient"], as_=["partner", "value"])
+    label = "skin conductance" if signal == "scl" else "heart rate"
+    top = (shade + lines.mark_line(strokeWidth=1).encode(
+        x=alt.X("minute:Q", title="minute of session"),
+        y=alt.Y("value:Q", title=f"{label} ({unit})", scale=alt.Scale(zero=False)),
+        strokeDash=alt.StrokeDash("partner:N", title="partner"),
+    ).add_params(brush)).properties(width=640, height=140, title=f"Dyad {dyad_id}: whole session (drag to select)")
+    detail = (shade + lines.mark_line(strokeWidth=1.5).encode(
+        x=alt.X("minute:Q", scale=alt.Scale(domain=brush), title="minute (selected window)"),
+        y=alt.Y("value:Q", title=f"{label} ({unit})", scale=alt.Scale(zero=False)),
+        strokeDash=alt.StrokeDash("partner:N"),
+    )).properties(width=640, height=160)
+    sync_chart = (shade + alt.Chart(sync).mark_line(color="#333").encode(
+        x=alt.X("minute:Q", scale=alt.Scale(domain=brush), title="minute (selected window)"),
+        y=alt.Y("r:Q", scale=alt.Scale(domain=[-1, 1]), title=f"synchrony r ({window_s:.0f} s windows)"),
+    )).properties(width=640, height=120)
+    mean_r = alt.Chart(sync).transform_filter(brush).transform_aggregate(mean_r="mean(r)").transform_calculate(
+        text="'mean synchrony in the selected window: r = ' + format(datum.mean_r, '.2f')"
+    ).mark_text(align="left").encode(text="text:N").properties(width=640, height=20)
+    return alt.vconcat(top, detail, sync_chart, mean_r).resolve_scale(color="shared")
+
+
+def style_synchrony(data: PhysiologyData | None = None, signal: str = "scl") -> alt.Chart:
+    """Mean synchrony outside, during rupture and during repair, for each therapist style."""
+    data = data or load_physiology()
+    table = synchrony_table(data, signal)
+    means = table.groupby(["therapist_style", "phase"], observed=True)["r"].mean().reset_index()
+    return alt.Chart(means, title="Synchrony by therapist style and phase of the session").mark_bar().encode(
+        x=alt.X("phase:N", sort=["outside", "rupture", "repair"], title=None),
+        y=alt.Y("r:Q", title="mean windowed synchrony r"),
+        color=alt.Color("phase:N", scale=alt.Scale(domain=["outside", "rupture", "repair"],
+                                                   range=["#bbbbbb", "#f4a582", "#92c5de"]), legend=None),
+        column=alt.Column("therapist_style:N", title="therapist style"),
+        tooltip=["therapist_style:N", "phase:N", alt.Tooltip("r:Q", format=".2f")],
+    ).properties(width=90, height=200)

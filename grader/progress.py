@@ -1,0 +1,180 @@
+"""A learner's own progress on the practice items: a training signal, never a diagnosis.
+
+Reads the learner's ``responses.json``, scores every practice answer with
+:mod:`grader.scoring`, and summarises it: results by area and difficulty, where the
+learner's chosen responses fall on the dialectic map, whether their choices lean toward
+collusion or confrontation, and which items to try next (move up a level after
+consistent success, as deliberate practice recommends).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+
+from grader.answers import AnswerStore
+from grader.charts import SPECTRUM_COLOURS, practice_responses
+from grader.errors import GraderError
+from grader.itembank import AREAS, DIFFICULTIES, ItemBank, load_bank
+from grader.scoring import TASKS, score
+
+#: Choices needed before a lean toward collusion or confrontation is reported.
+MIN_CHOICES_FOR_TENDENCY = 6
+#: Mean chosen position beyond which the choices are said to lean one way.
+LEAN_THRESHOLD = 0.35
+#: Recent attempts at a level that must average at least MOVE_UP_CREDIT to move up.
+RECENT_ATTEMPTS = 3
+MOVE_UP_CREDIT = 0.8
+
+RESULT_COLUMNS = ["item_id", "area", "difficulty", "task", "credit", "saved_at",
+                  "chosen_position", "chosen_resonance", "chosen_regulation"]
+
+
+def practice_results(directory=None, bank: ItemBank | None = None) -> pd.DataFrame:
+    """One row per answered practice task, scored; assessment answers are left out."""
+    bank = bank or load_bank()
+    document = AnswerStore(directory).load()
+    rows = []
+    for item_id, tasks in document["answers"].items():
+        if item_id not in bank:
+            continue  # an item since withdrawn from the bank: nothing to score it against
+        item = bank.item(item_id)
+        if item.split != "practice":
+            continue
+        for task, entry in tasks.items():
+            if task not in TASKS:
+                continue
+            try:
+                result = score(item_id, task, entry["value"], bank=bank)
+            except GraderError:
+                continue  # an answer that no longer fits the item (e.g. a revised response set)
+            row = {"item_id": item_id, "area": item.area, "difficulty": item.difficulty, "task": task,
+                   "credit": result.credit, "saved_at": entry["saved_at"],
+                   "chosen_position": None, "chosen_resonance": None, "chosen_regulation": None}
+            if task == "choose":
+                chosen = item.response(entry["value"])
+                row.update(chosen_position=chosen.spectrum_position, chosen_resonance=chosen.resonance,
+                           chosen_regulation=chosen.regulation)
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return frame.sort_values("saved_at", kind="stable").reset_index(drop=True)
+
+
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean credit and number of answers per area and difficulty (every cell, even empty)."""
+    grid = pd.MultiIndex.from_product([AREAS, DIFFICULTIES], names=["area", "difficulty"])
+    grouped = results.groupby(["area", "difficulty"])["credit"].agg(["mean", "count"])
+    table = grouped.reindex(grid).rename(columns={"mean": "mean_credit", "count": "answers"})
+    table["answers"] = table["answers"].fillna(0).astype(int)
+    return table.reset_index()
+
+
+@dataclass(frozen=True)
+class Tendency:
+    """Where the learner's chosen responses fall on the collusion-confrontation spectrum."""
+
+    mean_position: float | None
+    choices: int
+    label: str
+    message: str
+
+    def _repr_markdown_(self) -> str:
+        return f"**Your choices: {self.label}.** {self.message}"
+
+
+def tendency(results: pd.DataFrame) -> Tendency:
+    """The signed lean of the learner's choices, or "not enough data"."""
+    chosen = results["chosen_position"].dropna().astype(float)
+    n = len(chosen)
+    if n < MIN_CHOICES_FOR_TENDENCY:
+        return Tendency(None, n, "not enough data",
+                        f"Answer at least {MIN_CHOICES_FOR_TENDENCY} choose-the-best items to see a "
+                        f"pattern (you have {n}).")
+    mean = float(chosen.mean())
+    if mean <= -LEAN_THRESHOLD:
+        label, note = "leans collusive", ("your misses tend to go along with the client's frame; "
+                                          "practise staying with the feeling without joining it.")
+    elif mean >= LEAN_THRESHOLD:
+        label, note = "leans confrontational", ("your misses tend to oppose or correct the client; "
+                                                "practise exploring before steering.")
+    else:
+        label, note = "balanced", "your choices sit near the attuned middle, or miss evenly on both sides."
+    return Tendency(round(mean, 2), n, label,
+                    f"Across {n} choices your mean position is {mean:+.2f}: {note} This is a training "
+                    "signal to bring to supervision, not a judgement of your attachment or character.")
+
+
+def suggestions(results: pd.DataFrame, bank: ItemBank | None = None, per_area: int = 1) -> pd.DataFrame:
+    """Next practice items: for each area, unanswered items at the level the learner is ready for."""
+    bank = bank or load_bank()
+    answered = set(results["item_id"])
+    rows = []
+    for area in AREAS:
+        level, reason = _level_for(results[results["area"] == area])
+        candidates = [i for i in bank.ids(area=area, split="practice", difficulty=level) if i not in answered]
+        if not candidates:  # the level is exhausted: offer the next one up, else anything left
+            later = DIFFICULTIES[DIFFICULTIES.index(level):]
+            candidates = [i for d in later for i in bank.ids(area=area, split="practice", difficulty=d)
+                          if i not in answered]
+        for item_id in candidates[:per_area]:
+            rows.append({"area": area, "item_id": item_id, "difficulty": bank.item(item_id).difficulty,
+                         "why": reason})
+    return pd.DataFrame(rows, columns=["area", "item_id", "difficulty", "why"])
+
+
+def _level_for(area_results: pd.DataFrame) -> tuple[str, str]:
+    """The difficulty to practise next in one area, and why."""
+    level, reason = DIFFICULTIES[0], "start at the beginner level"
+    for difficulty in DIFFICULTIES:
+        recent = area_results[area_results["difficulty"] == difficulty]["credit"].tail(RECENT_ATTEMPTS)
+        if len(recent) == RECENT_ATTEMPTS and recent.mean() >= MOVE_UP_CREDIT:
+            following = DIFFICULTIES.index(difficulty) + 1
+            if following < len(DIFFICULTIES):
+                level = DIFFICULTIES[following]
+                reason = f"your last {RECENT_ATTEMPTS} {difficulty} answers averaged {recent.mean():.0%}: move up"
+            else:
+                level, reason = difficulty, "consistent success at the advanced level: keep practising"
+        else:
+            if len(recent):
+                reason = (f"{difficulty}: {len(recent)} recent answers averaging {recent.mean():.0%}; "
+                          f"stay until {RECENT_ATTEMPTS} in a row average {MOVE_UP_CREDIT:.0%}")
+            level = difficulty
+            break
+    return level, reason
+
+
+def progress_chart(results: pd.DataFrame) -> alt.Chart:
+    """Mean credit per area and difficulty, with the number of answers in each cell."""
+    table = summary(results)
+    table["label"] = table.apply(lambda r: f"{r.answers} answered" if r.answers else "not yet", axis=1)
+    base = alt.Chart(table, title="Your practice results by area and difficulty")
+    heat = base.mark_rect().encode(
+        x=alt.X("difficulty:N", sort=list(DIFFICULTIES), title=None),
+        y=alt.Y("area:N", sort=list(AREAS), title=None),
+        color=alt.Color("mean_credit:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="mean credit"),
+        tooltip=["area:N", "difficulty:N", alt.Tooltip("mean_credit:Q", format=".0%"), "answers:Q"],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        x=alt.X("difficulty:N", sort=list(DIFFICULTIES)), y=alt.Y("area:N", sort=list(AREAS)), text="label:N")
+    return (heat + text).properties(width=360, height=220)
+
+
+def choices_on_map(results: pd.DataFrame, bank: ItemBank | None = None) -> alt.LayerChart:
+    """The learner's chosen responses (large dots) over all keyed practice responses (faint)."""
+    keyed = practice_responses(bank)
+    background = keyed.groupby(["resonance", "regulation"]).size().reset_index(name="responses")
+    chosen = results.dropna(subset=["chosen_position"])
+    mine = (chosen.groupby(["chosen_resonance", "chosen_regulation", "chosen_position"])
+            .size().reset_index(name="times"))
+    scale = {"scale": alt.Scale(domain=[0.5, 5.5])}
+    back = alt.Chart(background).mark_circle(color="#cccccc", opacity=0.5).encode(
+        x=alt.X("resonance:Q", title="Resonance", **scale), y=alt.Y("regulation:Q", title="Regulation", **scale),
+        size=alt.Size("responses:Q", legend=None, scale=alt.Scale(range=[20, 400])))
+    front = alt.Chart(mine).mark_circle(opacity=0.9, stroke="black").encode(
+        x=alt.X("chosen_resonance:Q", **scale), y=alt.Y("chosen_regulation:Q", **scale),
+        size=alt.Size("times:Q", title="your choices", scale=alt.Scale(range=[80, 900])),
+        color=alt.Color("chosen_position:O", scale=SPECTRUM_COLOURS, title="position chosen"),
+        tooltip=["chosen_position:O", "times:Q"])
+    return (back + front).properties(width=380, height=340, title="Your choices on the dialectic map")

@@ -1,0 +1,523 @@
+"""Interactive items for the course notebooks: one line shows an item.
+
+    SpectrumItem("rw-014")     # place each candidate response on the spectrum
+    ChoiceItem("ep-003")       # choose the best response
+    MarkerItem("rc-007")       # name the rupture and its 3RS marker
+    PatternItem("at-002")      # recognise the therapist's state, choose a next step
+    ComposeItem("is-004")      # write your own response and rate it on the rubric
+    Reflection("alliance-1", "What pulls you toward colluding?")
+    PhysiologyExplorer("d03")  # a dyad's physiology, with a selectable time window
+
+Every item saves the learner's answer to ``responses.json`` beside the notebook when the
+learner interacts with it (never when it is merely shown), restores an earlier answer when
+the notebook is reopened, and, for practice items, shows the score and the keyed
+rationale at once. Assessment items save without feedback: they are scored at autograde.
+Where widgets cannot render (a static export), the item shows itself as plain text.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from grader import rubric
+from grader.answers import AnswerStore
+from grader.errors import AnswerStoreError, GraderError, KeyUnavailableError
+from grader.itembank import CONFRONTATION_MARKERS, PATTERNS, WITHDRAWAL_MARKERS, ItemBank, Vignette, load_bank
+from grader.scoring import Score, position_label, score
+
+MODES = ("practice", "assessment")
+SPECTRUM_OPTIONS = [
+    ("strongly collusive", -2), ("collusive", -1), ("attuned", 0),
+    ("confrontational", 1), ("strongly confrontational", 2),
+]
+RUPTURE_OPTIONS = [("no rupture", "none"), ("withdrawal", "withdrawal"), ("confrontation", "confrontation")]
+MARKER_CHOICES = {"none": ("none",), "withdrawal": WITHDRAWAL_MARKERS, "confrontation": CONFRONTATION_MARKERS}
+_FULL_WIDTH = widgets.Layout(width="100%")
+_STYLE = """<style>
+.dialectic-item {border-left: 4px solid #5b7fa6; padding: 0.4em 0.9em; margin: 0.5em 0;}
+.dialectic-item blockquote {border-left: 3px solid #bbb; margin: 0.4em 0; padding-left: 0.8em; font-style: italic;}
+.dialectic-feedback {background: #f4f7fb; padding: 0.5em 0.8em; border-radius: 4px;}
+.dialectic-feedback.dialectic-good {background: #eef7ee;}
+.dialectic-error {background: #fdecea; padding: 0.5em 0.8em; border-radius: 4px;}
+.dialectic-rubric td, .dialectic-rubric th {vertical-align: top; font-size: 0.85em; padding: 0.3em;}
+</style>"""
+
+
+class _Item(widgets.VBox):
+    """What every bank item shares: the vignette, the answer store, feedback and status."""
+
+    task = ""
+    instructions = ""
+
+    def __init__(self, item_id: str, *, mode: str | None = None, directory=None,
+                 bank: ItemBank | None = None):
+        self.bank = bank or load_bank()
+        self.item: Vignette = self.bank.item(item_id)
+        self.store = AnswerStore(directory)
+        keyed = self.item.has_keys
+        self.mode = mode or ("practice" if self.item.split == "practice" and keyed else "assessment")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.mode == "practice" and not keyed:
+            raise KeyUnavailableError(f"Item {item_id} has no keys in this edition of the bank; "
+                                      "show it in assessment mode.")
+        self.feedback = widgets.HTML(layout=_FULL_WIDTH)
+        self.status = widgets.HTML()
+        controls = self._build_controls()
+        super().__init__([widgets.HTML(_STYLE + self._vignette_html()), *controls,
+                          self.status, self.feedback], layout=_FULL_WIDTH)
+        self.add_class("dialectic-item-widget")
+        try:
+            saved = {task: self.store.get(self.item.item_id, task) for task in self._tasks()}
+        except AnswerStoreError as exc:
+            self._show_error(exc)
+            self._set_enabled(False)
+            saved = {}
+        if any(v is not None for v in saved.values()):
+            self._restore(saved)
+            self._show_feedback()
+            self.status.value = "<small>Your earlier answer is restored.</small>"
+        self._observe()
+
+    # -- subclasses fill these in ------------------------------------------------------------
+    def _build_controls(self) -> list[widgets.Widget]:
+        raise NotImplementedError
+
+    def _restore(self, saved: dict) -> None:
+        raise NotImplementedError
+
+    def _observe(self) -> None:
+        raise NotImplementedError
+
+    def _answer(self, task: str):
+        raise NotImplementedError
+
+    def _feedback_html(self) -> str:
+        return ""
+
+    def _tasks(self) -> tuple[str, ...]:
+        return (self.task,)
+
+    def _controls(self) -> list[widgets.Widget]:
+        return []
+
+    # -- shared behaviour ---------------------------------------------------------------------
+    def _save(self, task: str) -> None:
+        """Record the current answer to ``task`` and show feedback (on interaction only)."""
+        value = self._answer(task)
+        if value is None:
+            return
+        try:
+            self.store.record(self.item.item_id, task, value)
+        except AnswerStoreError as exc:
+            self._show_error(exc)
+            return
+        self.status.value = f"<small>Saved to {html.escape(self.store.path.name)}.</small>"
+        self._show_feedback()
+
+    def _show_feedback(self) -> None:
+        if self.mode == "assessment":
+            self.feedback.value = ("<div class='dialectic-feedback'>Answer saved. This is an assessment "
+                                   "item: it is scored when your assignment is graded.</div>")
+            return
+        body = self._feedback_html()
+        if body:
+            self.feedback.value = body
+
+    def _show_error(self, exc: Exception) -> None:
+        self.status.value = (f"<div class='dialectic-error' role='alert'><b>Your answer could not be "
+                             f"saved or read.</b> {html.escape(str(exc))}</div>")
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for control in self._controls():
+            control.disabled = not enabled
+
+    def _score_box(self, result: Score, body: str) -> str:
+        good = " dialectic-good" if result.correct else ""
+        return (f"<div class='dialectic-feedback{good}' role='status'><b>Score: {result.credit:.0%}</b>"
+                f"<br>{body}</div>")
+
+    def _vignette_html(self) -> str:
+        v = self.item
+        who = f"{v.client_age}-year-old {v.client_gender.replace('_', ' ')}; {v.client_background}"
+        parts = [f"<div class='dialectic-item' role='group' aria-label='Item {v.item_id}'>",
+                 f"<b>Item {v.item_id}</b> <small>({v.difficulty}, {v.setting.replace('_', ' ')})</small>",
+                 f"<p><small>{html.escape(who)}. Presenting: {html.escape(v.presenting_problem)}.</small></p>",
+                 f"<p>{html.escape(v.session_context)}</p>",
+                 f"<blockquote>Client: \u201c{html.escape(v.client_statement)}\u201d</blockquote>"]
+        if v.therapist_reaction:
+            parts.append(f"<p><b>Inside the therapist:</b> <i>{html.escape(v.therapist_reaction)}</i></p>")
+        parts.append(f"<p><b>{html.escape(self.instructions)}</b></p></div>")
+        return "".join(parts)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return _with_fallback(super()._repr_mimebundle_(**kwargs), self.as_text())
+
+    def as_text(self) -> str:
+        """The item as plain text: what a reader sees where widgets cannot render."""
+        v = self.item
+        lines = [f"[Interactive item {v.item_id}: open this notebook in JupyterLab or Jupyter Notebook "
+                 "to answer it and see feedback.]",
+                 v.session_context, f'Client: "{v.client_statement}"']
+        if v.therapist_reaction:
+            lines.append(f"Inside the therapist: {v.therapist_reaction}")
+        lines.append(self.instructions)
+        lines += [f"({r.letter}) {r.text}" for r in v.responses]
+        saved = {task: self._answer(task) for task in self._tasks()}
+        saved = {task: value for task, value in saved.items() if value is not None}
+        if saved:
+            lines.append("Your saved answer: " + "; ".join(f"{t}: {_plain_answer(a)}" for t, a in saved.items()))
+        return "\n".join(lines)
+
+
+def _plain_answer(answer) -> str:
+    if isinstance(answer, dict) and "text" in answer:
+        return answer["text"]
+    if isinstance(answer, dict):
+        return ", ".join(f"{k} {v}" for k, v in answer.items())
+    return str(answer)
+
+
+def _with_fallback(bundle: dict, text: str) -> dict:
+    """Add plain-text and HTML fallbacks for places that cannot render a live widget."""
+    bundle["text/plain"] = text
+    bundle["text/html"] = ("<div class='dialectic-static' style='white-space: pre-wrap; border: 1px dashed #999; "
+                           f"padding: 0.5em'>{html.escape(text)}</div>")
+    return bundle
+
+
+def _selector(options, description: str, **kwargs) -> widgets.ToggleButtons:
+    return widgets.ToggleButtons(options=options, index=None, description=description,
+                                 style={"description_width": "initial", "button_width": "auto"},
+                                 **kwargs)
+
+
+class SpectrumItem(_Item):
+    """Place each candidate response on the collusion - attuned - confrontation spectrum."""
+
+    task = "spectrum"
+    instructions = "Place each response on the spectrum from collusive to confrontational."
+
+    def _build_controls(self):
+        self.placements = {}
+        rows = []
+        for r in self.item.responses:
+            toggle = _selector(SPECTRUM_OPTIONS, "", tooltips=[label for label, _ in SPECTRUM_OPTIONS])
+            toggle.add_class(f"dialectic-spectrum-{r.letter}")
+            self.placements[r.response_id] = toggle
+            rows.append(widgets.HTML(f"<p aria-label='Response {r.letter}'><b>({r.letter})</b> {html.escape(r.text)}</p>"))
+            rows.append(toggle)
+        return rows
+
+    def _controls(self):
+        return list(self.placements.values())
+
+    def _restore(self, saved):
+        for response_id, position in (saved.get("spectrum") or {}).items():
+            if response_id in self.placements:
+                self.placements[response_id].value = position
+
+    def _observe(self):
+        for toggle in self.placements.values():
+            toggle.observe(lambda change: self._save("spectrum"), names="value")
+
+    def _answer(self, task):
+        placed = {rid: t.value for rid, t in self.placements.items() if t.value is not None}
+        return placed or None
+
+    def _feedback_html(self):
+        placed = self._answer("spectrum")
+        if not placed:
+            return ""
+        result = score(self.item.item_id, "spectrum", placed, bank=self.bank)
+        lines = [html.escape(result.details["feedback"][rid]) for rid in placed]
+        remaining = len(self.item.responses) - len(placed)
+        if remaining:
+            lines.append(f"<i>{remaining} more to place.</i>")
+        return self._score_box(result, "<br>".join(lines))
+
+
+class ChoiceItem(_Item):
+    """Choose the best of the candidate responses."""
+
+    task = "choose"
+    instructions = "Which response best resonates with the client while helping regulate the moment?"
+
+    def _build_controls(self):
+        self.choice = widgets.RadioButtons(
+            options=[(f"({r.letter}) {r.text}", r.response_id) for r in self.item.responses],
+            index=None, description="Your choice:", layout=_FULL_WIDTH,
+            style={"description_width": "initial"})
+        self.choice.add_class("dialectic-choice")
+        return [self.choice]
+
+    def _controls(self):
+        return [self.choice]
+
+    def _restore(self, saved):
+        if saved.get("choose"):
+            self.choice.value = saved["choose"]
+
+    def _observe(self):
+        self.choice.observe(lambda change: self._save("choose"), names="value")
+
+    def _answer(self, task):
+        return self.choice.value
+
+    def _feedback_html(self):
+        if self.choice.value is None:
+            return ""
+        result = score(self.item.item_id, "choose", self.choice.value, bank=self.bank)
+        return self._score_box(result, html.escape(result.feedback))
+
+
+class MarkerItem(_Item):
+    """Name the rupture (withdrawal or confrontation) and its 3RS marker."""
+
+    task = "marker"
+    instructions = "Is there an alliance rupture? If so, which kind, and which 3RS marker shows it?"
+
+    def _build_controls(self):
+        self.kind = _selector(RUPTURE_OPTIONS, "Rupture:")
+        self.marker = widgets.Dropdown(options=[], value=None, description="3RS marker:",
+                                       style={"description_width": "initial"}, disabled=True)
+        return [self.kind, self.marker]
+
+    def _controls(self):
+        return [self.kind, self.marker]
+
+    def _set_markers(self, kind):
+        choices = MARKER_CHOICES.get(kind, ())
+        self.marker.options = [(m.replace("_", " "), m) for m in choices]
+        self.marker.value = "none" if kind == "none" else None
+        self.marker.disabled = kind in (None, "none")
+
+    def _restore(self, saved):
+        answer = saved.get("marker")
+        if answer:
+            self.kind.value = answer["rupture_type"]
+            self._set_markers(answer["rupture_type"])
+            self.marker.value = answer["marker"]
+
+    def _observe(self):
+        def kind_changed(change):
+            self._set_markers(change["new"])
+            self._save("marker")
+        self.kind.observe(kind_changed, names="value")
+        self.marker.observe(lambda change: self._save("marker"), names="value")
+
+    def _answer(self, task):
+        if self.kind.value is None or self.marker.value is None:
+            return None
+        return {"rupture_type": self.kind.value, "marker": self.marker.value}
+
+    def _feedback_html(self):
+        answer = self._answer("marker")
+        if answer is None:
+            return ""
+        result = score(self.item.item_id, "marker", answer, bank=self.bank)
+        return self._score_box(result, html.escape(result.feedback))
+
+
+class PatternItem(ChoiceItem):
+    """Recognise the therapist's attachment state from their inner reaction, then choose a next step."""
+
+    task = "pattern"
+    instructions = ("What state of mind is stirring in the therapist, and which next step "
+                    "co-regulates best?")
+
+    def __init__(self, item_id: str, **kwargs):
+        super().__init__(item_id, **kwargs)
+        if not self.item.therapist_reaction:
+            raise GraderError(f"{item_id} is not an attachment item; use ChoiceItem for it.")
+
+    def _build_controls(self):
+        self.pattern = _selector([(p, p) for p in PATTERNS], "The therapist's state:")
+        return [self.pattern, *super()._build_controls()]
+
+    def _controls(self):
+        return [self.pattern, self.choice]
+
+    def _tasks(self):
+        return ("pattern", "choose")
+
+    def _restore(self, saved):
+        super()._restore(saved)
+        if saved.get("pattern"):
+            self.pattern.value = saved["pattern"]
+
+    def _observe(self):
+        super()._observe()
+        self.pattern.observe(lambda change: self._save("pattern"), names="value")
+
+    def _answer(self, task):
+        return self.pattern.value if task == "pattern" else self.choice.value
+
+    def _feedback_html(self):
+        parts = []
+        if self.pattern.value is not None:
+            result = score(self.item.item_id, "pattern", self.pattern.value, bank=self.bank)
+            parts.append(self._score_box(result, html.escape(result.feedback) +
+                                         " <small>A state activated in a moment, not a diagnosis.</small>"))
+        if self.choice.value is not None:
+            parts.append(super()._feedback_html())
+        return "".join(parts)
+
+
+class ComposeItem(_Item):
+    """Write what you would say, rate it on the rubric, then compare with the keyed response."""
+
+    task = "compose"
+    instructions = "Write what you would say to this client, then rate your response on the rubric."
+
+    def _build_controls(self):
+        self.text = widgets.Textarea(placeholder="What would you say?", description="Your response:",
+                                     layout=widgets.Layout(width="100%", height="7em"),
+                                     style={"description_width": "initial"})
+        self.ratings = {c.key: _selector([(str(n), n) for n in range(1, 6)], f"{c.title}:",
+                                         tooltips=list(c.anchors))
+                        for c in rubric.CRITERIA}
+        self.save_button = widgets.Button(description="Save my response", button_style="primary",
+                                          tooltip="Save your response and self-ratings")
+        self.save_button.on_click(lambda _: self._save("compose"))
+        return [self.text, widgets.HTML(rubric.as_html()), *self.ratings.values(), self.save_button]
+
+    def _controls(self):
+        return [self.text, *self.ratings.values(), self.save_button]
+
+    def _restore(self, saved):
+        answer = saved.get("compose")
+        if answer:
+            self.text.value = answer["text"]
+            for key, level in answer.get("self_rating", {}).items():
+                if key in self.ratings:
+                    self.ratings[key].value = level
+
+    def _observe(self):
+        pass  # saved by the button: half-typed text is not an answer
+
+    def _save(self, task):
+        if not self.text.value.strip():
+            self.status.value = "<small>Write a response before saving.</small>"
+            return
+        super()._save(task)
+
+    def _answer(self, task):
+        if not self.text.value.strip():
+            return None
+        ratings = {k: t.value for k, t in self.ratings.items() if t.value is not None}
+        return {"text": self.text.value, "self_rating": ratings}
+
+    def _feedback_html(self):
+        if not self.text.value.strip():
+            return ""
+        best = self.item.best
+        return ("<div class='dialectic-feedback' role='status'><b>Compare with the keyed response</b> "
+                f"({html.escape(position_label(0))}, Carkhuff level {best.carkhuff_level}):"
+                f"<blockquote>{html.escape(best.text)}</blockquote>{html.escape(best.rationale)}</div>")
+
+
+class Reflection(widgets.VBox):
+    """A free-text reflection prompt whose answer is saved and restored."""
+
+    def __init__(self, prompt_id: str, prompt: str, *, directory=None):
+        self.prompt_id, self.prompt = prompt_id, prompt
+        self.store = AnswerStore(directory)
+        self.text = widgets.Textarea(placeholder="Write your reflection...", description="Reflection:",
+                                     layout=widgets.Layout(width="100%", height="8em"),
+                                     style={"description_width": "initial"})
+        self.save_button = widgets.Button(description="Save reflection", button_style="primary")
+        self.status = widgets.HTML()
+        super().__init__([widgets.HTML(_STYLE + f"<div class='dialectic-item'><b>Reflection.</b> "
+                                       f"{html.escape(prompt)}</div>"),
+                          self.text, self.save_button, self.status], layout=_FULL_WIDTH)
+        try:
+            saved = self.store.reflection(prompt_id)
+        except AnswerStoreError as exc:
+            self.status.value = f"<div class='dialectic-error' role='alert'>{html.escape(str(exc))}</div>"
+            self.text.disabled = self.save_button.disabled = True
+            saved = None
+        if saved:
+            self.text.value = saved
+            self.status.value = "<small>Your earlier reflection is restored.</small>"
+        self.save_button.on_click(lambda _: self.save())
+
+    def save(self) -> None:
+        try:
+            self.store.record_reflection(self.prompt_id, self.text.value)
+        except AnswerStoreError as exc:
+            self.status.value = f"<div class='dialectic-error' role='alert'>{html.escape(str(exc))}</div>"
+            return
+        self.status.value = f"<small>Saved to {html.escape(self.store.path.name)}.</small>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return _with_fallback(super()._repr_mimebundle_(**kwargs),
+                              f"[Reflection {self.prompt_id}: open this notebook in JupyterLab or "
+                              f"Jupyter Notebook to write and save it.]\n{self.prompt}")
+
+
+class PhysiologyExplorer(widgets.VBox):
+    """A dyad's physiology: pick a signal, drag over the overview to select a time window."""
+
+    def __init__(self, dyad_id: str, *, signal: str = "scl"):
+        from grader import charts, physiology
+
+        self.data = physiology.load()
+        known = self.data.dyads["dyad_id"].tolist()
+        if dyad_id not in known:
+            raise GraderError(f"No dyad {dyad_id!r}; dyads are {', '.join(known)}.")
+        self.dyad_id = dyad_id
+        self.signal = widgets.ToggleButtons(
+            options=[("skin conductance", "scl"), ("heart rate", "hr")], value=signal,
+            description="Signal:", style={"description_width": "initial"})
+        self.output = widgets.Output(layout=_FULL_WIDTH)
+        self._charts = charts
+        dyad = self.data.dyads.set_index("dyad_id").loc[dyad_id]
+        intro = widgets.HTML(f"<p><b>Dyad {html.escape(dyad_id)}</b> ({html.escape(str(dyad['therapist_style']))} "
+                             f"therapist): {html.escape(str(dyad['description']))} Drag across the top "
+                             "panel to choose a time window; the lower panels show it in detail.</p>")
+        super().__init__([intro, self.signal, self.output], layout=_FULL_WIDTH)
+        self.signal.observe(lambda change: self._draw(), names="value")
+        self._draw()
+
+    def chart(self):
+        return self._charts.synchrony_explorer(self.data, self.dyad_id, signal=self.signal.value)
+
+    def _draw(self) -> None:
+        self.output.clear_output(wait=True)
+        with self.output:
+            from IPython.display import display
+
+            display(self.chart())
+
+    def _repr_mimebundle_(self, **kwargs):
+        return _with_fallback(super()._repr_mimebundle_(**kwargs),
+                              f"[Physiology explorer for dyad {self.dyad_id}: open this notebook in "
+                              "JupyterLab or Jupyter Notebook to explore it interactively.]")
+
+
+class NextItems(widgets.VBox):
+    """The practice items suggested next by :func:`grader.progress.suggestions`, ready to answer."""
+
+    def __init__(self, *, per_area: int = 1, directory=None, bank: ItemBank | None = None):
+        from grader import progress
+
+        bank = bank or load_bank()
+        try:
+            results = progress.practice_results(directory, bank)
+        except AnswerStoreError as exc:
+            super().__init__([widgets.HTML(f"<div class='dialectic-error' role='alert'>{html.escape(str(exc))}</div>")])
+            return
+        chosen = progress.suggestions(results, bank, per_area=per_area)
+        children: list[widgets.Widget] = [widgets.HTML(_STYLE)]
+        for row in chosen.itertuples():
+            kind = PatternItem if bank.item(row.item_id).therapist_reaction else ChoiceItem
+            children.append(widgets.HTML(f"<h4>{html.escape(row.area.replace('_', ' '))}: "
+                                         f"{html.escape(row.difficulty)}</h4><p><small>Why this one: "
+                                         f"{html.escape(row.why)}.</small></p>"))
+            children.append(kind(row.item_id, directory=directory, bank=bank))
+        if len(children) == 1:
+            children.append(widgets.HTML("<p>You have answered every practice item. Well done.</p>"))
+        super().__init__(children, layout=_FULL_WIDTH)
