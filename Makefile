@@ -18,7 +18,8 @@ help:  ## list the commands
 
 lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for headless)
 	@$(BIN)/jupyter labextension list 2>&1 | grep -E "nbgrader|jupyterlab-manager"
-	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
+	@# .venv/bin first on PATH, so `dialectic` works in JupyterLab's terminals too
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
 
 test: $(TEST_STAMP) browser  ## run the whole test suite
 	$(BIN)/python -m pytest $(ARGS)

@@ -90,7 +90,7 @@ def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
 
 
 def marker_counts(bank: ItemBank | None = None) -> alt.Chart:
-    """How often each 3RS marker appears in the practice items of the two rupture areas."""
+    """How often each 3RS marker appears among the practice items that show a rupture (any area)."""
     bank = bank or load_bank()
     v = bank.vignettes
     v = v[(v["split"] == "practice") & (v["rupture_type"].isin(["withdrawal", "confrontation"]))]

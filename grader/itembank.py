@@ -63,6 +63,23 @@ CONFRONTATION_MARKERS = (
     "control_pressure",
 )
 MARKERS = {"withdrawal": WITHDRAWAL_MARKERS, "confrontation": CONFRONTATION_MARKERS}
+#: What each 3RS marker looks like, in the course's words (after Eubanks, Muran & Safran 2015).
+MARKER_DESCRIPTIONS = {
+    "denial": "the client says nothing is wrong, or that a feeling the moment plainly holds is absent",
+    "minimal_response": "short, closed answers or silence where the client had been talking",
+    "abstract_communication": "vague, intellectual or general talk that keeps feeling and the therapist at a distance",
+    "avoidant_storytelling": "shifting to stories or other topics that lead away from the painful matter or the relationship",
+    "deferential_appeasing": "going along, agreeing or pleasing the therapist instead of saying what is felt",
+    "content_affect_split": "painful content told with a smile, a laugh or no feeling at all",
+    "self_criticism_hopelessness": "turning the strain inward: blaming oneself or giving up on therapy or on oneself",
+    "complaint_about_therapist": "direct criticism of the therapist as a person or of their competence",
+    "rejecting_intervention": "dismissing or refusing what the therapist has just offered",
+    "complaint_about_activities": "objecting to the tasks of therapy, such as homework, exercises or the method",
+    "complaint_about_parameters": "objecting to the frame: times, fees, length, cancellations, rules",
+    "complaint_about_progress": "protesting that therapy is not helping or not helping fast enough",
+    "defending_self": "justifying oneself against what is heard as the therapist's judgement",
+    "control_pressure": "trying to control the session or push the therapist to act, decide or agree",
+}
 EDITIONS = ("instructor", "student")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from grader.errors import AnswerError
-from grader.itembank import MARKERS, PATTERNS, ItemBank, Vignette, load_bank
+from grader.itembank import MARKER_DESCRIPTIONS, MARKERS, PATTERNS, ItemBank, Vignette, load_bank
 
 TASKS = ("choose", "spectrum", "marker", "pattern")
 
@@ -132,8 +132,11 @@ def _marker(item: Vignette, answer: object):
     if key_kind == "none":
         keyed = "no rupture marker"
     else:
-        keyed = f"a {key_kind} rupture, 3RS marker '{_words(key_marker)}'"
+        keyed = (f"a {key_kind} rupture, 3RS marker '{_words(key_marker)}': "
+                 f"{MARKER_DESCRIPTIONS[key_marker]}")
     feedback = f"Keyed: {keyed}." if credit == 1 else f"You named {_words(marker)} ({kind}); keyed: {keyed}."
+    if key_kind != "none":
+        feedback += f" {item.best.rationale}"
     return credit, feedback, {"rupture_type": key_kind, "marker": key_marker}, {}
 
 

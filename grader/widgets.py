@@ -42,6 +42,8 @@ _STYLE = """<style>
 .dialectic-feedback.dialectic-good {background: #eef7ee;}
 .dialectic-error {background: #fdecea; padding: 0.5em 0.8em; border-radius: 4px;}
 .dialectic-rubric td, .dialectic-rubric th {vertical-align: top; font-size: 0.85em; padding: 0.3em;}
+.dialectic-item-widget .widget-toggle-button.mod-active {background: #3d5f86; color: #fff;}
+.dialectic-item-widget .widget-toggle-button:focus-visible {outline: 3px solid #e08e0b;}
 </style>"""
 
 
@@ -134,9 +136,10 @@ class _Item(widgets.VBox):
         for control in self._controls():
             control.disabled = not enabled
 
-    def _score_box(self, result: Score, body: str) -> str:
+    def _score_box(self, result: Score, body: str, *, partial: bool = False) -> str:
         good = " dialectic-good" if result.correct else ""
-        return (f"<div class='dialectic-feedback{good}' role='status'><b>Score: {result.credit:.0%}</b>"
+        label = "Score so far" if partial else "Score"
+        return (f"<div class='dialectic-feedback{good}' role='status'><b>{label}: {result.credit:.0%}</b>"
                 f"<br>{body}</div>")
 
     def _vignette_html(self) -> str:
@@ -236,7 +239,7 @@ class SpectrumItem(_Item):
         remaining = len(self.item.responses) - len(placed)
         if remaining:
             lines.append(f"<i>{remaining} more to place.</i>")
-        return self._score_box(result, "<br>".join(lines))
+        return self._score_box(result, "<br>".join(lines), partial=bool(remaining))
 
 
 class ChoiceItem(_Item):

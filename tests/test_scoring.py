@@ -113,3 +113,13 @@ def test_student_edition_cannot_score_assessment_items(tmp_path, bank):
     assert score(practice, "choose", best, bank=student).credit == 1.0
     with pytest.raises(KeyUnavailableError):
         score(assessment, "choose", f"{assessment}-a", bank=student)
+
+
+def test_every_marker_is_described_and_explained_in_feedback(bank):
+    from grader.itembank import MARKER_DESCRIPTIONS
+
+    assert set(MARKER_DESCRIPTIONS) == set(WITHDRAWAL_MARKERS) | set(CONFRONTATION_MARKERS)
+    item = bank.item("rw-001")
+    result = score("rw-001", "marker", {"rupture_type": "withdrawal", "marker": item.marker_3rs}, bank=bank)
+    assert MARKER_DESCRIPTIONS[item.marker_3rs] in result.feedback
+    assert item.best.rationale in result.feedback
