@@ -92,6 +92,8 @@ def test_answer_a_spectrum_item_by_clicking_and_see_it_restored(course_server):
             _run_all(page)
             row = page.locator(".dialectic-spectrum-a").first
             row.wait_for(timeout=90_000)
+            # the module's altair charts draw natively and offline, with no CDN
+            page.locator(".vega-embed").first.wait_for(timeout=60_000)
             assert not answers.exists(), "showing the item must not save anything"
             row.get_by_role("button", name=label, exact=True).click()
             feedback = page.locator(".dialectic-feedback").first

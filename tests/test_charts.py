@@ -1,0 +1,56 @@
+"""The teaching charts: built from practice keys only, small, and drawable without a browser."""
+
+from __future__ import annotations
+
+import altair as alt
+import pytest
+
+from grader import charts
+from grader.itembank import load_bank
+from tests.conftest import BANK
+
+ALL = {
+    "dialectic_map": charts.dialectic_map,
+    "carkhuff_by_position": charts.carkhuff_by_position,
+    "attachment_pulls": charts.attachment_pulls,
+    "marker_counts": charts.marker_counts,
+    "alliance_variance": charts.alliance_variance,
+    "synchrony_explorer": charts.synchrony_explorer,
+    "style_synchrony": charts.style_synchrony,
+}
+
+
+def _rows(spec: dict) -> int:
+    """The most rows any inline dataset of a chart spec carries."""
+    return max((len(v) for v in spec.get("datasets", {}).values()), default=0)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_chart_builds_small_and_draws_as_svg(name):
+    chart = ALL[name]()
+    spec = chart.to_dict()
+    assert _rows(spec) < alt.data_transformers.options.get("max_rows", 5000)
+    svg = charts.to_svg(chart)
+    assert svg.startswith("<svg") and "</svg>" in svg
+
+
+def test_keys_come_from_practice_items_only():
+    bank = load_bank(BANK)
+    frame = charts.practice_responses(bank)
+    practice = set(bank.ids(split="practice"))
+    assert set(frame["item_id"]) == practice
+    assessment_responses = bank.responses[~bank.responses["item_id"].isin(practice)]
+    assert not set(assessment_responses["response_id"]) & set(frame["response_id"])
+
+
+def test_renderer_offers_live_spec_and_static_svg():
+    assert alt.renderers.active == charts.RENDERER
+    bundle, _ = alt.renderers.get()(charts.alliance_variance().to_dict())
+    assert "application/vnd.vegalite.v5+json" in bundle and bundle["image/svg+xml"].startswith("<svg")
+
+
+def test_alliance_chart_contrasts_meta_analyses_with_the_popular_figure():
+    frame = charts.ALLIANCE_ESTIMATES
+    meta = frame[frame["kind"] == "estimated from data"]
+    assert ((meta["r"] ** 2) < 0.1).all()
+    assert frame.loc[frame["kind"] == "clinical estimate", "variance"].iloc[0] == 0.30
