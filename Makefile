@@ -22,7 +22,8 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for hea
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
 
 test: $(TEST_STAMP) browser  ## run the whole test suite
-	$(BIN)/python -m pytest $(ARGS)
+	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(ARGS)
 
 data: $(RUNTIME_STAMP)  ## regenerate the synthetic physiology data and validate all data
 	$(BIN)/dialectic generate-physiology

@@ -68,6 +68,19 @@ def _parser() -> argparse.ArgumentParser:
     datadoc.add_argument("--check", action="store_true", help="compare instead of writing")
     datadoc.set_defaults(run=_data_dictionary)
 
+    cohort = commands.add_parser(
+        "simulate-cohort", help="write synthetic student submissions into submitted/",
+        description="Simulate a cohort handing in ASSIGNMENT: students of differing ability, some "
+                    "leaning collusive or confrontational, some half done or blank, with written "
+                    "answers of varying quality. Needs release/ASSIGNMENT (run nbgrader "
+                    "generate_assignment first). Deterministic for a seed.")
+    cohort.add_argument("assignment", help="assignment id, e.g. m07_alliance_and_the_spectrum")
+    cohort.add_argument("--students", type=int, default=30, help="number of students (default 30)")
+    cohort.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    cohort.add_argument("--course", type=Path, default=Path.cwd(),
+                        help="nbgrader course directory (default: the current folder)")
+    cohort.set_defaults(run=_simulate_cohort)
+
     answers = commands.add_parser(
         "answers", help="check or recover a learner's responses.json",
         description="Check that a responses.json is readable, or set a damaged one aside and "
@@ -163,6 +176,20 @@ def _data_dictionary(args) -> int:
         return 0
     target.write_text(text, encoding="utf-8")
     print(f"Wrote {target}.")
+    return 0
+
+
+def _simulate_cohort(args) -> int:
+    from tqdm import tqdm
+
+    from grader.cohort import simulate_cohort
+
+    with tqdm(total=args.students, desc=f"simulating {args.assignment}", unit="student") as bar:
+        cohort = simulate_cohort(args.course, args.assignment, args.students, args.seed,
+                                 progress=lambda student: bar.update())
+    kinds = {k: sum(s.completion == k for s in cohort) for k in ("complete", "half", "blank")}
+    print(f"Wrote {len(cohort)} submissions to {args.course / 'submitted'} "
+          f"({kinds['complete']} complete, {kinds['half']} half done, {kinds['blank']} blank).")
     return 0
 
 

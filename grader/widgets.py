@@ -18,6 +18,7 @@ Where widgets cannot render (a static export), the item shows itself as plain te
 from __future__ import annotations
 
 import html
+import os
 
 import ipywidgets as widgets
 
@@ -184,10 +185,16 @@ def _plain_answer(answer) -> str:
 
 
 def _with_fallback(bundle: dict, text: str) -> dict:
-    """Add plain-text and HTML fallbacks for places that cannot render a live widget."""
+    """Add plain-text and HTML fallbacks for places that cannot render a live widget.
+
+    At nbgrader autograde the live view is left out altogether: the graded notebook and the
+    feedback made from it are read without a kernel, where only the text can show.
+    """
     bundle["text/plain"] = text
     bundle["text/html"] = ("<div class='dialectic-static' style='white-space: pre-wrap; border: 1px dashed #999; "
                            f"padding: 0.5em'>{html.escape(text)}</div>")
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        bundle.pop("application/vnd.jupyter.widget-view+json", None)
     return bundle
 
 
@@ -195,6 +202,27 @@ def _selector(options, description: str, **kwargs) -> widgets.ToggleButtons:
     return widgets.ToggleButtons(options=options, index=None, description=description,
                                  style={"description_width": "initial", "button_width": "auto"},
                                  **kwargs)
+
+
+class Vignette:
+    """A vignette shown as static text, e.g. above a written answer that is graded by hand."""
+
+    def __init__(self, item_id: str, *, bank: ItemBank | None = None):
+        self.item = (bank or load_bank()).item(item_id)
+
+    def _repr_html_(self) -> str:
+        v = self.item
+        reaction = (f"<p><b>Inside the therapist:</b> <i>{html.escape(v.therapist_reaction)}</i></p>"
+                    if v.therapist_reaction else "")
+        return (f"{_STYLE}<div class='dialectic-item'><b>Vignette {v.item_id}</b><p><small>"
+                f"{html.escape(f'{v.client_age}-year-old {v.client_gender}'.replace('_', ' '))}; "
+                f"{html.escape(v.client_background)}. Presenting: {html.escape(v.presenting_problem)}."
+                f"</small></p><p>{html.escape(v.session_context)}</p><blockquote>Client: \u201c"
+                f"{html.escape(v.client_statement)}\u201d</blockquote>{reaction}</div>")
+
+    def __repr__(self) -> str:
+        v = self.item
+        return f'Vignette {v.item_id}: {v.session_context}\nClient: "{v.client_statement}"'
 
 
 class SpectrumItem(_Item):
