@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 
-.PHONY: lab test browser data help
+.PHONY: lab test demo browser data help
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,6 +24,9 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for hea
 test: $(TEST_STAMP) browser  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(ARGS)
+
+demo: $(RUNTIME_STAMP)  ## build, simulate, autograde and give feedback on every assignment in demo-course/
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dialectic demo --out demo-course $(ARGS)
 
 data: $(RUNTIME_STAMP)  ## regenerate the synthetic physiology data and validate all data
 	$(BIN)/dialectic generate-physiology

@@ -81,6 +81,19 @@ def _parser() -> argparse.ArgumentParser:
                         help="nbgrader course directory (default: the current folder)")
     cohort.set_defaults(run=_simulate_cohort)
 
+    demo = commands.add_parser(
+        "demo", help="run the whole instructor pipeline on a simulated cohort",
+        description="Build every assignment, release it, simulate a cohort, autograde, generate "
+                    "feedback and export grades, with real nbgrader, in a scratch course directory. "
+                    "Prints where the results are.")
+    demo.add_argument("--out", type=Path, default=Path("demo-course"),
+                      help="scratch course directory (default: demo-course)")
+    demo.add_argument("--students", type=int, default=30, help="students per assignment (default 30)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed of the cohort (default 1)")
+    demo.add_argument("--assignment", action="append", dest="only",
+                      help="run only this assignment (repeatable; default: all)")
+    demo.set_defaults(run=_demo)
+
     answers = commands.add_parser(
         "answers", help="check or recover a learner's responses.json",
         description="Check that a responses.json is readable, or set a damaged one aside and "
@@ -190,6 +203,31 @@ def _simulate_cohort(args) -> int:
     kinds = {k: sum(s.completion == k for s in cohort) for k in ("complete", "half", "blank")}
     print(f"Wrote {len(cohort)} submissions to {args.course / 'submitted'} "
           f"({kinds['complete']} complete, {kinds['half']} half done, {kinds['blank']} blank).")
+    return 0
+
+
+def _demo(args) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from grader.pipeline import STEPS, assignments, run_demo
+
+    chosen = args.only or assignments()
+    started = time.monotonic()
+    with tqdm(total=len(chosen) * len(STEPS), desc="demo", unit="step") as bar:
+        def step(assignment, name):
+            bar.set_postfix_str(f"{assignment}: {name}")
+            bar.update()
+        result = run_demo(args.out, students=args.students, seed=args.seed, only=args.only, step=step)
+    minutes = (time.monotonic() - started) / 60
+    print(f"\nDemo finished in {minutes:.1f} min: {len(result.assignments)} assignments, "
+          f"{args.students} simulated students each.")
+    print(f"  course directory: {result.course.resolve()}")
+    print(f"  gradebook:        {(result.course / 'gradebook.db').resolve()}")
+    print(f"  grades (CSV):     {result.grades_csv.resolve()}")
+    print(f"  feedback (HTML):  {result.feedback.resolve()}/<student>/<assignment>/")
+    print(f"  formgrader:       cd {result.course} && jupyter lab   (Nbgrader > Formgrader)")
     return 0
 
 

@@ -489,8 +489,13 @@ class Reflection(widgets.VBox):
                               f"Jupyter Notebook to write and save it.]\n{self.prompt}")
 
 
-class PhysiologyExplorer(widgets.VBox):
-    """A dyad's physiology: pick a signal, drag over the overview to select a time window."""
+class PhysiologyExplorer:
+    """A dyad's physiology: pick a signal, drag over the overview to select a time window.
+
+    The chart is shown through an IPython display handle and redrawn in place when the
+    signal changes. (An ``ipywidgets.Output`` would do the same in a browser, but headless
+    runners such as nbclient stall on it until the cell times out: jupyter/nbclient#312.)
+    """
 
     def __init__(self, dyad_id: str, *, signal: str = "scl"):
         from grader import charts, physiology
@@ -500,33 +505,32 @@ class PhysiologyExplorer(widgets.VBox):
         if dyad_id not in known:
             raise GraderError(f"No dyad {dyad_id!r}; dyads are {', '.join(known)}.")
         self.dyad_id = dyad_id
+        self._charts = charts
         self.signal = widgets.ToggleButtons(
             options=[("skin conductance", "scl"), ("heart rate", "hr")], value=signal,
             description="Signal:", style={"description_width": "initial"})
-        self.output = widgets.Output(layout=_FULL_WIDTH)
-        self._charts = charts
-        dyad = self.data.dyads.set_index("dyad_id").loc[dyad_id]
-        intro = widgets.HTML(f"<p><b>Dyad {html.escape(dyad_id)}</b> ({html.escape(str(dyad['therapist_style']))} "
-                             f"therapist): {html.escape(str(dyad['description']))} Drag across the top "
-                             "panel to choose a time window; the lower panels show it in detail.</p>")
-        super().__init__([intro, self.signal, self.output], layout=_FULL_WIDTH)
-        self.signal.observe(lambda change: self._draw(), names="value")
-        self._draw()
+        self.signal.observe(lambda change: self._redraw(), names="value")
+        self._handle = None
 
     def chart(self):
         return self._charts.synchrony_explorer(self.data, self.dyad_id, signal=self.signal.value)
 
-    def _draw(self) -> None:
-        self.output.clear_output(wait=True)
-        with self.output:
-            from IPython.display import display
+    def intro_html(self) -> str:
+        dyad = self.data.dyads.set_index("dyad_id").loc[self.dyad_id]
+        return (f"<p><b>Dyad {html.escape(self.dyad_id)}</b> ({html.escape(str(dyad['therapist_style']))} "
+                f"therapist): {html.escape(str(dyad['description']))} Drag across the top panel to "
+                "choose a time window; the lower panels show it in detail.</p>")
 
-            display(self.chart())
+    def _redraw(self) -> None:
+        if self._handle is not None:
+            self._handle.update(self.chart())
 
-    def _repr_mimebundle_(self, **kwargs):
-        return _with_fallback(super()._repr_mimebundle_(**kwargs),
-                              f"[Physiology explorer for dyad {self.dyad_id}: open this notebook in "
-                              "JupyterLab or Jupyter Notebook to explore it interactively.]")
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML, display
+
+        display(HTML(self.intro_html()))
+        display(self.signal)
+        self._handle = display(self.chart(), display_id=True)
 
 
 class NextItems(widgets.VBox):

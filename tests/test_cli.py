@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import edit_csv
 
 DIALECTIC = str(Path(sys.executable).parent / "dialectic")
-COMMANDS = ["validate-data", "student-bank", "generate-physiology", "data-dictionary", "answers"]
+COMMANDS = ["validate-data", "student-bank", "generate-physiology", "data-dictionary",
+            "simulate-cohort", "demo", "answers"]
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -178,9 +178,23 @@ def test_widgets_are_labelled_for_keyboard_and_screen_readers(tmp_path):
 
 def test_physiology_explorer(tmp_path):
     e = widgets.PhysiologyExplorer("d04")
+    assert "entrained" in e.intro_html()
     spec = e.chart().to_dict()
     assert any("window" in str(p) for p in spec.get("params", [])) or "window" in json.dumps(spec)
     e.signal.value = "hr"
     assert "heart rate" in json.dumps(e.chart().to_dict())
     with pytest.raises(GraderError, match="No dyad 'd99'"):
         widgets.PhysiologyExplorer("d99")
+
+
+def test_physiology_explorer_runs_headless_without_stalling(tmp_path):
+    """nbclient stalls on ipywidgets.Output (jupyter/nbclient#312); the explorer must not use one."""
+    import time
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('from grader.widgets import PhysiologyExplorer\nPhysiologyExplorer("d01")')]
+    started = time.monotonic()
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert time.monotonic() - started < 30
+    kinds = [set(o.get("data", {})) for o in nb.cells[0].outputs]
+    assert any("image/svg+xml" in k for k in kinds) and any("text/html" in k for k in kinds)
