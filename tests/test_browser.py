@@ -60,22 +60,48 @@ def course_server(tmp_path_factory):
         log.close()
 
 
+UIS = {"lab": "/lab/tree/{module}?reset", "notebook7": "/notebooks/{module}"}
+
+
 def _run_all(page) -> None:
-    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.locator("#jp-MainMenu, #jp-menu-panel").get_by_text("Run", exact=True).first.click()
     page.get_by_text("Run All Cells", exact=True).click()
 
 
-def _open_fresh(page, server) -> None:
-    page.goto(f"{server['url']}/lab/tree/{MODULE}?token={server['token']}&reset")
+def _end_sessions(server) -> None:
+    """Shut down kernels a previous test left, so each interface starts from a fresh kernel."""
+    import urllib.request
+
+    base, token = server["url"], server["token"]
+    with urllib.request.urlopen(f"{base}/api/sessions?token={token}") as response:
+        sessions = json.load(response)
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request).close()
+
+
+def _open_fresh(page, server, ui) -> None:
+    _end_sessions(server)
+    path = UIS[ui].format(module=MODULE)
+    joiner = "&" if "?" in path else "?"
+    page.goto(f"{server['url']}{path}{joiner}token={server['token']}")
     _wait_for_kernel(page)
 
 
 def _wait_for_kernel(page) -> None:
+    """Wait until the notebook's kernel is started and idle: a Run All sent while it is still
+    initializing can be dropped."""
+    from playwright.sync_api import expect
+
     page.locator(".jp-Notebook").first.wait_for(timeout=90_000)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
+    indicators = page.locator(".jp-Notebook-ExecutionIndicator")
+    indicators.first.wait_for(timeout=90_000)
+    for i in range(indicators.count()):
+        expect(indicators.nth(i)).to_have_attribute("data-status", "idle", timeout=90_000)
 
 
-def test_answer_a_spectrum_item_by_clicking_and_see_it_restored(course_server):
+@pytest.mark.parametrize("ui", list(UIS))
+def test_answer_a_spectrum_item_by_clicking_and_see_it_restored(course_server, ui):
     from playwright.sync_api import expect, sync_playwright
 
     item = load_bank().item(ITEM)
@@ -83,12 +109,14 @@ def test_answer_a_spectrum_item_by_clicking_and_see_it_restored(course_server):
     label = {-2: "strongly collusive", -1: "collusive", 0: "attuned", 1: "confrontational",
              2: "strongly confrontational"}[first.spectrum_position]
     answers = course_server["root"] / "responses.json"
+    if answers.exists():
+        answers.unlink()  # each interface starts from no answer
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            _open_fresh(page, course_server)
+            _open_fresh(page, course_server, ui)
             _run_all(page)
             row = page.locator(".dialectic-spectrum-a").first
             row.wait_for(timeout=90_000)
@@ -100,7 +128,7 @@ def test_answer_a_spectrum_item_by_clicking_and_see_it_restored(course_server):
             expect(feedback).to_contain_text("Score", timeout=30_000)
             expect(feedback).to_contain_text(first.rationale[:60])
             row.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "alliance-spectrum-answered.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{ui}-alliance-spectrum-answered.png"))
 
             deadline = time.monotonic() + 15
             while not answers.exists() and time.monotonic() < deadline:
@@ -118,6 +146,9 @@ def test_answer_a_spectrum_item_by_clicking_and_see_it_restored(course_server):
             expect(active).to_have_text(re.compile(rf"^\s*{re.escape(label)}\s*$"))
             expect(page.get_by_text("Your earlier answer is restored.").first).to_be_visible()
             restored.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "alliance-spectrum-restored.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{ui}-alliance-spectrum-restored.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"{ui}-failure.png"))
+            raise
         finally:
             browser.close()
