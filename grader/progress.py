@@ -84,23 +84,39 @@ class Tendency:
         return f"**Your choices: {self.label}.** {self.message}"
 
 
-def tendency(results: pd.DataFrame) -> Tendency:
-    """The signed lean of the learner's choices, or "not enough data"."""
-    chosen = results["chosen_position"].dropna().astype(float)
+def lean(positions) -> tuple[float | None, int, str]:
+    """Mean chosen spectrum position, how many choices it rests on, and its label.
+
+    The label is "not enough data" below MIN_CHOICES_FOR_TENDENCY choices, else "leans
+    collusive", "leans confrontational" or "balanced". Shared by learners' progress and the
+    instructor's profiles, so both read a lean the same way.
+    """
+    chosen = pd.Series(positions, dtype="float64").dropna()
     n = len(chosen)
     if n < MIN_CHOICES_FOR_TENDENCY:
-        return Tendency(None, n, "not enough data",
-                        f"Answer at least {MIN_CHOICES_FOR_TENDENCY} choose-the-best items to see a "
-                        f"pattern (you have {n}).")
+        return None, n, "not enough data"
     mean = float(chosen.mean())
     if mean <= -LEAN_THRESHOLD:
-        label, note = "leans collusive", ("your misses tend to go along with the client's frame; "
-                                          "practise staying with the feeling without joining it.")
-    elif mean >= LEAN_THRESHOLD:
-        label, note = "leans confrontational", ("your misses tend to oppose or correct the client; "
-                                                "practise exploring before steering.")
-    else:
-        label, note = "balanced", "your choices sit near the attuned middle, or miss evenly on both sides."
+        return mean, n, "leans collusive"
+    if mean >= LEAN_THRESHOLD:
+        return mean, n, "leans confrontational"
+    return mean, n, "balanced"
+
+
+def tendency(results: pd.DataFrame) -> Tendency:
+    """The signed lean of the learner's choices, or "not enough data"."""
+    mean, n, label = lean(results["chosen_position"])
+    if mean is None:
+        return Tendency(None, n, label,
+                        f"Answer at least {MIN_CHOICES_FOR_TENDENCY} choose-the-best items to see a "
+                        f"pattern (you have {n}).")
+    note = {
+        "leans collusive": "your misses tend to go along with the client's frame; practise staying "
+                           "with the feeling without joining it.",
+        "leans confrontational": "your misses tend to oppose or correct the client; practise "
+                                 "exploring before steering.",
+        "balanced": "your choices sit near the attuned middle, or miss evenly on both sides.",
+    }[label]
     return Tendency(round(mean, 2), n, label,
                     f"Across {n} choices your mean position is {mean:+.2f}: {note} This is a training "
                     "signal to bring to supervision, not a judgement of your attachment or character.")

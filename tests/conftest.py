@@ -26,3 +26,17 @@ def edit_csv(path: Path, row: int, column: str, value: str) -> None:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.loc[row - 1, column] = value
     frame.to_csv(path, index=False, lineterminator="\n")
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory) -> Path:
+    """A course directory in which one assignment went through the real nbgrader pipeline."""
+    from grader.pipeline import prepare_course, run_assignment
+
+    course = prepare_course(tmp_path_factory.mktemp("graded") / "course")
+    run_assignment(course, GRADED_ASSIGNMENT, students=GRADED_STUDENTS, seed=11)
+    return course
+
+
+GRADED_ASSIGNMENT = "m07_alliance_and_the_spectrum"
+GRADED_STUDENTS = 12

@@ -1,0 +1,277 @@
+"""Cohort analytics for instructors: tidy frames from the gradebook, item analysis, profiles.
+
+The gradebook is read with one SQL query built from nbgrader's own table mappings
+(``nbgrader.api``), so any database URL nbgrader accepts works: SQLite or PostgreSQL. The
+students' ``responses.json`` files (collected with their notebooks and copied to
+``autograded/``) add what each student chose, which the gradebook does not hold.
+
+Thresholds follow the usual conventions for classroom tests (see
+``shared/reference/clinical-anchors.md``): difficulty p between .40 and .60 discriminates
+best; corrected item-total discrimination >= .40 very good, .30-.39 good, .20-.29 marginal,
+< .20 poor, negative: check the key. With fewer than ~100 examinees every figure is rough.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from nbgrader import api
+from sqlalchemy import create_engine, select
+
+from grader.errors import GraderError
+from grader.itembank import ItemBank, load_bank
+from grader.progress import lean
+
+ITEM_CELL = re.compile(r"item_([a-z]{2})_(\d{3})_(\w+)")
+#: Upper and lower groups for distractor analysis: the top and bottom 27% by total score.
+GROUP_SHARE = 0.27
+#: A wrong option is flagged when the upper group picks it at least this often, and this much
+#: more often than the lower group (smaller gaps are noise at classroom sizes).
+PULL_MIN_SHARE, PULL_MIN_GAP = 0.10, 0.05
+#: Below this many examinees, item statistics are flagged as rough.
+CAUTION_BELOW = 100
+TOO_EASY, TOO_HARD, POOR_DISCRIMINATION = 0.90, 0.20, 0.20
+#: A student below this share of the available points may need support.
+SUPPORT_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class CohortData:
+    """A cohort's grades and answers as tidy frames."""
+
+    grades: pd.DataFrame
+    """One row per student x assignment x graded cell: score, max_score, kind (item/code/written)."""
+    items: pd.DataFrame
+    """One row per student x autograded item: item, task, area, credit, and what was chosen."""
+    students: pd.DataFrame
+    """One row per student: student_id, first_name, last_name, email, lms_user_id."""
+
+    @property
+    def assignments(self) -> list[str]:
+        return sorted(self.grades["assignment"].unique())
+
+
+def gradebook_url(course: Path | str) -> str:
+    """The SQLite URL of a course directory's default gradebook."""
+    path = Path(course) / "gradebook.db"
+    if not path.exists():
+        raise GraderError(f"No gradebook at {path}: autograde an assignment first, or pass --db-url.")
+    return f"sqlite:///{path.resolve()}"
+
+
+def load_cohort(course: Path | str, db_url: str | None = None, *, bank: ItemBank | None = None,
+                progress: Callable[[str], None] | None = None) -> CohortData:
+    """Read the gradebook and the collected answer files of ``course`` into tidy frames."""
+    course = Path(course)
+    bank = bank or load_bank()
+    engine = create_engine(db_url or gradebook_url(course))
+    try:
+        grades = pd.read_sql(_grades_query(), engine)
+        students = pd.read_sql(select(api.Student.id.label("student_id"), api.Student.first_name,
+                                      api.Student.last_name, api.Student.email, api.Student.lms_user_id),
+                               engine)
+    finally:
+        engine.dispose()
+    if progress:
+        progress("gradebook read")
+    for column in ("max_score", "auto_score", "manual_score", "extra_credit"):
+        grades[column] = pd.to_numeric(grades[column], errors="coerce").astype("float64")
+    grades["needs_manual_grade"] = grades["needs_manual_grade"].fillna(False).astype(bool)
+    grades["score"] = grades["manual_score"].fillna(grades["auto_score"]).fillna(0) + grades["extra_credit"].fillna(0)
+    # a written answer still waiting for its hand grade is not yet part of anyone's score
+    grades["graded"] = ~(grades["needs_manual_grade"] & grades["manual_score"].isna())
+    grades["kind"] = np.select(
+        [grades["grade_id"].str.fullmatch(ITEM_CELL.pattern), grades["cell_type"] == "markdown"],
+        ["item", "written"], default="code")
+    items = _items(grades, course, bank)
+    if progress:
+        progress("answers read")
+    return CohortData(grades, items, students.sort_values("student_id").reset_index(drop=True))
+
+
+def _grades_query():
+    return (
+        select(api.Student.id.label("student_id"), api.Assignment.name.label("assignment"),
+               api.GradeCell.name.label("grade_id"), api.GradeCell.cell_type, api.GradeCell.max_score,
+               api.Grade.auto_score, api.Grade.manual_score, api.Grade.extra_credit,
+               api.Grade.needs_manual_grade)
+        .select_from(api.Grade)
+        .join(api.SubmittedNotebook, api.Grade.notebook_id == api.SubmittedNotebook.id)
+        .join(api.SubmittedAssignment, api.SubmittedNotebook.assignment_id == api.SubmittedAssignment.id)
+        .join(api.Student, api.SubmittedAssignment.student_id == api.Student.id)
+        .join(api.Assignment, api.SubmittedAssignment.assignment_id == api.Assignment.id)
+        .join(api.GradeCell, api.Grade.cell_id == api.GradeCell.id)
+    )
+
+
+def _items(grades: pd.DataFrame, course: Path, bank: ItemBank) -> pd.DataFrame:
+    rows = grades[grades["kind"] == "item"].copy()
+    parts = rows["grade_id"].str.extract(ITEM_CELL.pattern)
+    rows["item_id"] = parts[0] + "-" + parts[1]
+    rows["task"] = parts[2]
+    meta = bank.vignettes.set_index("item_id")
+    rows["area"] = rows["item_id"].map(meta["area"]).astype(str)
+    rows["difficulty"] = rows["item_id"].map(meta["difficulty"]).astype(str)
+    rows["credit"] = np.where(rows["max_score"] > 0, rows["score"] / rows["max_score"], 0.0)
+    chosen = _chosen(course, rows[["student_id", "assignment"]].drop_duplicates(), bank)
+    rows = rows.merge(chosen, on=["student_id", "assignment", "item_id", "task"], how="left")
+    return rows[["student_id", "assignment", "item_id", "task", "area", "difficulty", "grade_id",
+                 "score", "max_score", "credit", "chosen", "chosen_position", "chosen_resonance",
+                 "chosen_regulation"]].reset_index(drop=True)
+
+
+def _chosen(course: Path, submissions: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
+    """What each student chose, from their collected responses.json (missing or broken: nothing)."""
+    responses = bank.responses.set_index("response_id")
+    rows = []
+    for student, assignment in submissions.itertuples(index=False):
+        path = course / "autograded" / student / assignment / "responses.json"
+        try:
+            answers = json.loads(path.read_text(encoding="utf-8")).get("answers", {})
+        except (OSError, ValueError, AttributeError):
+            continue  # the grade already reflects a missing or unreadable file
+        if not isinstance(answers, dict):
+            continue
+        for item_id, tasks in answers.items():
+            for task, entry in (tasks.items() if isinstance(tasks, dict) else ()):
+                value = entry.get("value") if isinstance(entry, dict) else None
+                row = {"student_id": student, "assignment": assignment, "item_id": item_id, "task": task,
+                       "chosen": None, "chosen_position": np.nan, "chosen_resonance": np.nan,
+                       "chosen_regulation": np.nan}
+                if task == "choose" and isinstance(value, str) and value in responses.index:
+                    r = responses.loc[value]
+                    row.update(chosen=value, chosen_position=float(r["spectrum_position"]),
+                               chosen_resonance=float(r["resonance"]), chosen_regulation=float(r["regulation"]))
+                elif task == "pattern" and isinstance(value, str):
+                    row["chosen"] = value
+                elif task == "marker" and isinstance(value, dict):
+                    row["chosen"] = f"{value.get('rupture_type')}/{value.get('marker')}"
+                rows.append(row)
+    columns = ["student_id", "assignment", "item_id", "task", "chosen", "chosen_position",
+               "chosen_resonance", "chosen_regulation"]
+    return pd.DataFrame(rows, columns=columns).astype({"chosen": "object"})
+
+
+# -- item analysis --------------------------------------------------------------------------
+
+def item_analysis(data: CohortData, bank: ItemBank | None = None) -> pd.DataFrame:
+    """Difficulty, corrected item-total discrimination, distractor signals and flags per item."""
+    bank = bank or load_bank()
+    items = data.items
+    totals = (data.grades[data.grades["kind"] != "written"]
+              .groupby(["student_id", "assignment"])["score"].sum().rename("total"))
+    frame = items.join(totals, on=["student_id", "assignment"])
+    rows = []
+    for (assignment, grade_id), group in frame.groupby(["assignment", "grade_id"], sort=True):
+        rest = group["total"] - group["score"]
+        n = len(group)
+        p = float(group["credit"].mean())
+        discrimination = _correlation(group["credit"], rest)
+        upper, lower = _groups(group["total"])
+        row = {"assignment": assignment, "grade_id": grade_id, "item_id": group["item_id"].iloc[0],
+               "task": group["task"].iloc[0], "area": group["area"].iloc[0],
+               "difficulty": group["difficulty"].iloc[0], "n": n, "p": round(p, 3),
+               "discrimination": None if discrimination is None else round(discrimination, 3),
+               "upper_p": round(float(group.loc[upper, "credit"].mean()), 3) if upper.any() else None,
+               "lower_p": round(float(group.loc[lower, "credit"].mean()), 3) if lower.any() else None}
+        row["distractors"], strong_pull = _distractors(group, upper, lower, bank)
+        row["flags"] = "; ".join(_flags(p, discrimination, n, strong_pull))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _correlation(x: pd.Series, y: pd.Series) -> float | None:
+    if len(x) < 3 or x.std() == 0 or y.std() == 0:
+        return None
+    return float(np.corrcoef(x.astype(float), y.astype(float))[0, 1])
+
+
+def _groups(total: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Upper and lower 27% by total score (ties broken by order, so the groups stay that size)."""
+    k = max(1, int(round(GROUP_SHARE * len(total))))
+    ranked = total.rank(method="first")
+    return ranked > len(total) - k, ranked <= k
+
+
+def _distractors(group: pd.DataFrame, upper: pd.Series, lower: pd.Series, bank: ItemBank) -> tuple[str, list[str]]:
+    """For choose items: who picked each spectrum position, and wrong options strong students like."""
+    if group["task"].iloc[0] != "choose" or group["chosen"].isna().all():
+        return "", []
+    best = bank.item(group["item_id"].iloc[0]).best.response_id
+    parts, pulls = [], []
+    for response_id, chosen in group.groupby("chosen"):
+        share_upper = float((group.loc[upper, "chosen"] == response_id).mean()) if upper.any() else 0.0
+        share_lower = float((group.loc[lower, "chosen"] == response_id).mean()) if lower.any() else 0.0
+        position = int(chosen["chosen_position"].iloc[0])
+        tag = "key" if response_id == best else f"{position:+d}"
+        parts.append(f"{response_id[-1]} ({tag}): upper {share_upper:.0%}, lower {share_lower:.0%}")
+        if response_id != best and share_upper >= PULL_MIN_SHARE and share_upper - share_lower >= PULL_MIN_GAP:
+            pulls.append(f"option {response_id[-1]} ({position:+d}) attracts strong students "
+                         f"({share_upper:.0%} of the upper group vs {share_lower:.0%} of the lower)")
+    return "; ".join(parts), pulls
+
+
+def _flags(p: float, discrimination: float | None, n: int, pulls: list[str]) -> list[str]:
+    flags = []
+    if discrimination is not None and discrimination < 0:
+        flags.append("check the key: strong students score lower on this item than weak ones")
+    elif discrimination is not None and discrimination < POOR_DISCRIMINATION:
+        flags.append("poor discrimination")
+    elif discrimination is None:
+        flags.append("no variance: everyone scored the same")
+    if p > TOO_EASY:
+        flags.append("too easy")
+    if p < TOO_HARD:
+        flags.append("too hard")
+    flags += pulls
+    if n < CAUTION_BELOW:
+        flags.append(f"only {n} examinees: read with caution")
+    return flags
+
+
+# -- competency profiles ---------------------------------------------------------------------
+
+def profiles(data: CohortData) -> pd.DataFrame:
+    """One row per student: overall and per-area scores, map position, lean, support flag."""
+    grades, items = data.grades[data.grades["graded"]], data.items
+    per_student = grades.groupby("student_id").agg(score=("score", "sum"), max_score=("max_score", "sum"))
+    per_student["overall"] = per_student["score"] / per_student["max_score"]
+    area = items.pivot_table(index="student_id", columns="area", values="credit", aggfunc="mean")
+    area.columns = [f"area_{c}" for c in area.columns]
+    chosen = items.dropna(subset=["chosen_position"])
+    mapping = chosen.groupby("student_id").agg(map_resonance=("chosen_resonance", "mean"),
+                                               map_regulation=("chosen_regulation", "mean"))
+    leans = chosen.groupby("student_id")["chosen_position"].apply(lambda s: lean(s.tolist()))
+    table = per_student.join(area).join(mapping)
+    table["lean_mean"] = [leans.get(s, (None, 0, ""))[0] for s in table.index]
+    table["lean_choices"] = [leans.get(s, (None, 0, ""))[1] for s in table.index]
+    table["lean"] = [leans.get(s, (None, 0, "not enough data"))[2] for s in table.index]
+    submitted = data.grades.groupby("student_id")["assignment"].nunique()
+    table["assignments_submitted"] = submitted
+    expected = len(data.assignments)
+    table["support"] = [
+        _support_reason(row.overall, row.assignments_submitted, expected) for row in table.itertuples()]
+    return table.reset_index()
+
+
+def _support_reason(overall: float, submitted: int, expected: int) -> str:
+    reasons = []
+    if overall < SUPPORT_BELOW:
+        reasons.append(f"{overall:.0%} of available points")
+    if submitted < expected:
+        reasons.append(f"{expected - submitted} assignment(s) not submitted")
+    return "; ".join(reasons)
+
+
+def module_scores(data: CohortData) -> pd.DataFrame:
+    """Percentage per student and assignment (autograded and hand-graded points together)."""
+    table = data.grades[data.grades["graded"]].groupby(["student_id", "assignment"]).agg(score=("score", "sum"),
+                                                                  max_score=("max_score", "sum"))
+    table["percent"] = table["score"] / table["max_score"]
+    return table.reset_index()
