@@ -94,6 +94,28 @@ def _parser() -> argparse.ArgumentParser:
                       help="run only this assignment (repeatable; default: all)")
     demo.set_defaults(run=_demo)
 
+    report = commands.add_parser(
+        "report", help="write the cohort report (one self-contained HTML file)",
+        description="Read the gradebook and the collected answers of a course directory and write "
+                    "one HTML file that works offline: cohort view, item analysis with flags, rater "
+                    "agreement and competency profiles.")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write")
+    report.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
+    report.add_argument("--db-url", help="gradebook database URL (default: the course's gradebook.db)")
+    report.add_argument("--pseudonymize", action="store_true",
+                        help="show students by stable pseudonyms instead of ids and names")
+    report.set_defaults(run=_report)
+
+    export = commands.add_parser(
+        "export", help="export grades for Canvas or as a pseudonymous research CSV",
+        description="canvas: Canvas's gradebook import format (names and ids, one column per "
+                    "assignment). csv: long-format scores under stable pseudonyms, never names or emails.")
+    export.add_argument("--format", choices=["canvas", "csv"], required=True, help="output format")
+    export.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    export.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
+    export.add_argument("--db-url", help="gradebook database URL (default: the course's gradebook.db)")
+    export.set_defaults(run=_export)
+
     answers = commands.add_parser(
         "answers", help="check or recover a learner's responses.json",
         description="Check that a responses.json is readable, or set a damaged one aside and "
@@ -102,7 +124,74 @@ def _parser() -> argparse.ArgumentParser:
     answers.add_argument("folder", type=Path, nargs="?", default=Path.cwd(),
                          help="folder holding responses.json (default: the current folder)")
     answers.set_defaults(run=_answers)
+
+    _ratings_parser(commands)
     return parser
+
+
+def _ratings_parser(commands) -> None:
+    ratings = commands.add_parser(
+        "ratings", help="blind rating sheets for written answers, and agreement between raters",
+        description="nbgrader keeps one manual score per cell. To measure agreement between raters, "
+                    "export a blind rating sheet per rater (a CSV any spreadsheet opens), have each "
+                    "rater score the written answers on the four rubric criteria, import the sheets, "
+                    "and compute the agreement. Ratings live in COURSE/ratings/.")
+    actions = ratings.add_subparsers(dest="action", metavar="ACTION", required=True)
+    course_help = "nbgrader course directory (default: the current folder)"
+
+    export = actions.add_parser(
+        "export", help="write a blind rating sheet for one rater",
+        description="Write a CSV with one row per answered written answer (from autograded/): a "
+                    "pseudonymous answer_id, the assignment, the vignette, the answer text, an empty "
+                    "column per rubric criterion and a comment column, in shuffled order, with no "
+                    "student id, name or score. Instructions and the rubric go to FILE.README.txt.")
+    export.add_argument("--rater", required=True, help="name of the rater the sheet is for")
+    export.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    export.add_argument("--assignment", help="only this assignment (default: all)")
+    export.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    export.set_defaults(run=_ratings_export)
+
+    imp = actions.add_parser(
+        "import", help="check a filled sheet and store its ratings",
+        description="Check every row of a filled rating sheet and store the good rows' scores in "
+                    "COURSE/ratings/ratings.csv. Each bad row (unknown answer_id, a score that is not "
+                    "a whole number 1-5, edited answer text, a repeated row) is printed with its row "
+                    "number and reason and stores nothing. A score that differs from one already "
+                    "stored for the same rater is kept as stored unless --replace is given. Exits 1 "
+                    "if any row was bad or any score conflicted; the good rows are stored anyway.")
+    imp.add_argument("file", type=Path, help="the filled CSV sheet")
+    imp.add_argument("--rater", required=True, help="name of the rater who filled it")
+    imp.add_argument("--replace", action="store_true",
+                     help="replace stored scores of this rater that the sheet changes")
+    imp.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    imp.set_defaults(run=_ratings_import)
+
+    simulate = actions.add_parser(
+        "simulate", help="write a sheet filled by a simulated rater (demo and tests)",
+        description="Export a sheet and fill it as a plausible rater would: each answer's true level "
+                    "from the item bank's keys for the candidate response it reproduces (3 when "
+                    "unknown), plus a small bias per rater and noise per score, kept within 1-5. "
+                    "Deterministic for a seed. Import it like any other sheet.")
+    simulate.add_argument("--rater", required=True, help="name of the simulated rater")
+    simulate.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    simulate.add_argument("--assignment", help="only this assignment (default: all)")
+    simulate.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    simulate.set_defaults(run=_ratings_simulate)
+
+    agreement = actions.add_parser(
+        "agreement", help="agreement between raters, per rubric criterion",
+        description="For each rubric criterion: the ICC (two-way random effects, absolute agreement, "
+                    "single rater: Shrout & Fleiss ICC(2,1)) with its 95% CI and Koo & Li (2016) "
+                    "reading, Cohen's quadratic-weighted kappa (two raters) with the Landis & Koch "
+                    "reading, and Krippendorff's ordinal alpha; then the answers the raters disagree "
+                    "on most, for a consensus discussion. Coefficients need at least 5 answers rated "
+                    "by every rater.")
+    agreement.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    agreement.add_argument("--json", action="store_true", help="print the results as JSON")
+    agreement.add_argument("--top", type=int, default=10,
+                           help="how many of the largest disagreements to list (default 10)")
+    agreement.set_defaults(run=_ratings_agreement)
 
 
 def _validate_data(args) -> int:
@@ -211,11 +300,11 @@ def _demo(args) -> int:
 
     from tqdm import tqdm
 
-    from grader.pipeline import STEPS, assignments, run_demo
+    from grader.pipeline import FINAL_STEPS, STEPS, assignments, run_demo
 
     chosen = args.only or assignments()
     started = time.monotonic()
-    with tqdm(total=len(chosen) * len(STEPS), desc="demo", unit="step") as bar:
+    with tqdm(total=len(chosen) * len(STEPS) + len(FINAL_STEPS), desc="demo", unit="step") as bar:
         def step(assignment, name):
             bar.set_postfix_str(f"{assignment}: {name}")
             bar.update()
@@ -227,7 +316,32 @@ def _demo(args) -> int:
     print(f"  gradebook:        {(result.course / 'gradebook.db').resolve()}")
     print(f"  grades (CSV):     {result.grades_csv.resolve()}")
     print(f"  feedback (HTML):  {result.feedback.resolve()}/<student>/<assignment>/")
+    print(f"  cohort report:    {result.report.resolve()}")
     print(f"  formgrader:       cd {result.course} && jupyter lab   (Nbgrader > Formgrader)")
+    return 0
+
+
+def _report(args) -> int:
+    from tqdm import tqdm
+
+    from grader.report import STEPS, build_report
+
+    with tqdm(total=len(STEPS), desc="report", unit="step") as bar:
+        def step(name):
+            bar.set_postfix_str(name)
+            bar.update()
+        out = build_report(args.course, args.out, db_url=args.db_url, pseudonymize=args.pseudonymize,
+                           progress=step)
+    print(f"Report written to {out.resolve()}")
+    return 0
+
+
+def _export(args) -> int:
+    from grader.analytics import load_cohort
+    from grader.lms_export import export_grades
+
+    out = export_grades(load_cohort(args.course, args.db_url), args.course, args.format, args.out)
+    print(f"Grades written to {out.resolve()} ({args.format}).")
     return 0
 
 
@@ -244,6 +358,113 @@ def _answers(args) -> int:
     restored = "restored from the backup" if store.path.exists() else "no good backup; starting empty"
     print(f"Damaged file moved to {aside}; {restored}.")
     return 0
+
+
+def _sheet_written(report, rater: str, simulated: bool = False) -> None:
+    kind = "simulated ratings by" if simulated else "a blind sheet for"
+    print(f"Wrote {kind} {rater}: {report.rows} answers ({', '.join(report.assignments)}) to {report.sheet}.")
+    print(f"Instructions and rubric: {report.readme}")
+    if report.unanswered:
+        print(f"{report.unanswered} written-answer cell(s) left unanswered by students were skipped.")
+
+
+def _ratings_export(args) -> int:
+    from grader.ratings import export_sheet
+
+    _sheet_written(export_sheet(args.course, args.rater, args.out, assignment=args.assignment), args.rater)
+    return 0
+
+
+def _ratings_simulate(args) -> int:
+    from grader.ratings import simulate_ratings
+
+    report = simulate_ratings(args.course, args.rater, args.seed, args.out, assignment=args.assignment)
+    _sheet_written(report, args.rater, simulated=True)
+    return 0
+
+
+def _ratings_import(args) -> int:
+    from grader.ratings import import_sheet
+
+    report = import_sheet(args.course, args.file, args.rater, replace=args.replace)
+    print(f"{report.sheet} ({report.rater}): {report.rows} rows read; {report.added} scores added, "
+          f"{report.unchanged} unchanged, {report.replaced} replaced"
+          + (f"; {report.unrated} row(s) had no scores" if report.unrated else "") + ".")
+    for warning in report.warnings:
+        print(f"Note: {warning}")
+    if report.bad_rows:
+        rows = report.bad_row_numbers
+        print(f"\n{len(rows)} bad row(s), nothing stored from them (row 1 is the first row under the header):",
+              file=sys.stderr)
+        for problem in report.bad_rows:
+            print(f"  {problem}", file=sys.stderr)
+    if report.conflicts:
+        print(f"\n{len(report.conflicts)} score(s) differ from ones already stored and were not changed "
+              "(import again with --replace to take this sheet's):", file=sys.stderr)
+        for problem in report.conflicts:
+            print(f"  {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _ratings_agreement(args) -> int:
+    from grader.agreement import agreement_table, largest_disagreements
+    from grader.ratings import load_ratings
+
+    stored = load_ratings(args.course)
+    table = agreement_table(stored)
+    worst = largest_disagreements(stored, n=args.top)
+    raters = sorted(stored["rater"].unique())
+    if args.json:
+        print(json.dumps({"raters": raters, "answers": int(stored["answer_id"].nunique()),
+                          "agreement": json.loads(table.to_json(orient="records")),
+                          "largest_disagreements": json.loads(worst.to_json(orient="records"))},
+                         indent=2))
+        return 0
+    if stored.empty:
+        print(f"No ratings stored in {args.course / 'ratings'} yet: export sheets with "
+              "`dialectic ratings export`, then import the filled ones.")
+        return 0
+    print(f"Agreement of {len(raters)} rater(s) ({', '.join(raters)}) on "
+          f"{stored['answer_id'].nunique()} written answers.\n")
+    print(f"{'criterion':<10}{'n':>4}  {'ICC(2,1) [95% CI]':<52}{'weighted kappa':<26}alpha (ordinal)")
+    for row in table.itertuples():
+        icc = _number(row.icc, row.icc_label)
+        if not _missing(row.icc) and not _missing(row.icc_ci_low):
+            icc = f"{row.icc:.2f} [{row.icc_ci_low:.2f}, {row.icc_ci_high:.2f}] {row.icc_label}"
+            if row.icc_ci_label != row.icc_label:
+                icc += f" (CI {row.icc_ci_label})"
+        print(f"{row.criterion:<10}{row.n:>4}  {icc:<52}{_number(row.kappa, row.kappa_label):<26}"
+              f"{_number(row.alpha, row.alpha_label)}")
+    print("\nICC(2,1): two-way random effects, absolute agreement, single rater (Shrout & Fleiss 1979),")
+    print("read by Koo & Li (2016), who advise judging by the whole CI. Kappa: quadratic weights,")
+    print("read by Landis & Koch (1977). Alpha: Krippendorff, ordinal (>= .800 reliable, >= .667 tentative).")
+    notes = [f"  {row.criterion}: {row.note}" for row in table.itertuples() if row.note]
+    if notes:
+        print("\nNotes:\n" + "\n".join(notes))
+    if not worst.empty:
+        criteria = [c for c in table["criterion"] if any(col.startswith(f"{c} (") for col in worst.columns)]
+        print(f"\nLargest disagreements (scores as {' / '.join(raters)}):")
+        print(f"  {'answer_id':<12}{'assignment':<34}{'diff':>5}  " + "".join(f"{c:<12}" for c in criteria))
+        for record in worst.to_dict("records"):
+            cells = "".join(f"{' / '.join(_score(record.get(f'{c} ({r})')) for r in raters):<12}"
+                            for c in criteria)
+            print(f"  {record['answer_id']:<12}{str(record.get('assignment', '')):<34}"
+                  f"{int(record['difference']):>5}  {cells}")
+    return 0
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or pd.isna(value)
+
+
+def _number(value, label: str) -> str:
+    return label if _missing(value) else f"{value:.2f} {label}"
+
+
+def _score(value) -> str:
+    return "-" if _missing(value) else str(int(value))
 
 
 if __name__ == "__main__":

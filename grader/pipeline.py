@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.cohort import simulate_cohort
+from grader.report import build_report
 from grader.errors import GraderError
 from grader.paths import REPO_ROOT
 
 STEPS = ("generate", "release", "simulate", "autograde", "feedback")
+#: After every assignment: two simulated raters score the written answers, then the report.
+FINAL_STEPS = ("export", "second ratings", "report")
+RATERS = ("rater_a", "rater_b")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class DemoResult:
     assignments: tuple[str, ...]
     grades_csv: Path
     feedback: Path
+    report: Path
 
 
 def assignments(exercises: Path | None = None) -> list[str]:
@@ -101,4 +106,22 @@ def run_demo(course: Path, *, students: int = 30, seed: int = 1, only: list[str]
         run_assignment(course, assignment, students=students, seed=seed, step=step)
     grades = course / "grades.csv"
     nbgrader(course, "export", f"--to={grades}")
-    return DemoResult(course, tuple(chosen), grades, course / "feedback")
+    if step:
+        step("all", "export")
+    _second_ratings(course, seed)
+    if step:
+        step("all", "second ratings")
+    report = build_report(course, course / "report.html")
+    if step:
+        step("all", "report")
+    return DemoResult(course, tuple(chosen), grades, course / "feedback", report)
+
+
+def _second_ratings(course: Path, seed: int) -> None:
+    """Two simulated raters score every written answer on the rubric (blind sheets, imported)."""
+    from grader import ratings
+
+    for number, rater in enumerate(RATERS):
+        sheet = course / "ratings" / f"{rater}-sheet.csv"
+        ratings.simulate_ratings(course, rater, seed + number, sheet)
+        ratings.import_sheet(course, sheet, rater, replace=True)

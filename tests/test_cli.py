@@ -13,7 +13,7 @@ from tests.conftest import edit_csv
 
 DIALECTIC = str(Path(sys.executable).parent / "dialectic")
 COMMANDS = ["validate-data", "student-bank", "generate-physiology", "data-dictionary",
-            "simulate-cohort", "demo", "answers"]
+            "simulate-cohort", "demo", "answers", "ratings"]
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
