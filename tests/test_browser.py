@@ -130,11 +130,24 @@ def test_answer_a_spectrum_item_by_clicking_and_see_it_restored(course_server, u
             row.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / f"{ui}-alliance-spectrum-answered.png"))
 
+            # the second response by keyboard alone: Tab to its first option, then Enter
+            second = item.responses[1]
+            keyboard_row = page.locator(".dialectic-spectrum-b").first
+            keyboard_row.locator("button").first.focus()
+            page.keyboard.press("Tab")  # onto "collusive"
+            page.keyboard.press("Enter")
+            expect(keyboard_row.locator("button.mod-active")).to_have_text(re.compile(r"^\s*collusive\s*$"),
+                                                                          timeout=30_000)
+
+            expected = {first.response_id: first.spectrum_position, second.response_id: -1}
             deadline = time.monotonic() + 15
-            while not answers.exists() and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                if answers.exists():
+                    saved = json.loads(answers.read_text(encoding="utf-8"))
+                    if saved["answers"].get(ITEM, {}).get("spectrum", {}).get("value") == expected:
+                        break
                 time.sleep(0.2)
-            saved = json.loads(answers.read_text(encoding="utf-8"))
-            assert saved["answers"][ITEM]["spectrum"]["value"] == {first.response_id: first.spectrum_position}
+            assert saved["answers"][ITEM]["spectrum"]["value"] == expected
 
             page.reload()
             _wait_for_kernel(page)
