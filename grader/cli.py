@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -80,6 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     cohort.add_argument("--course", type=Path, default=Path.cwd(),
                         help="nbgrader course directory (default: the current folder)")
     cohort.set_defaults(run=_simulate_cohort)
+
+    autograde = commands.add_parser(
+        "autograde", help="autograde every submission of an assignment in parallel",
+        description="Grade each submission of ASSIGNMENT with nbgrader's own autograde, several at "
+                    "once, and write the same per-cell scores into the course's gradebook that "
+                    "`nbgrader autograde` would. Submissions graded in an earlier run are skipped "
+                    "(use --force to regrade); manual grades are never overwritten. A submission "
+                    "nbgrader cannot grade is recorded with its reason and 0 points and flagged.")
+    autograde.add_argument("assignment", help="assignment id, e.g. m07_alliance_and_the_spectrum")
+    autograde.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                           help="submissions graded at once (default: the number of CPU cores)")
+    autograde.add_argument("--timeout", type=int, default=60, help="seconds a single cell may run (default 60)")
+    autograde.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
+    autograde.add_argument("--force", action="store_true", help="regrade submissions graded before")
+    autograde.set_defaults(run=_autograde)
 
     demo = commands.add_parser(
         "demo", help="run the whole instructor pipeline on a simulated cohort",
@@ -293,6 +309,27 @@ def _simulate_cohort(args) -> int:
     print(f"Wrote {len(cohort)} submissions to {args.course / 'submitted'} "
           f"({kinds['complete']} complete, {kinds['half']} half done, {kinds['blank']} blank).")
     return 0
+
+
+def _autograde(args) -> int:
+    from tqdm import tqdm
+
+    from grader.autograde import autograde_cohort, submissions
+
+    total = len(submissions(args.course, args.assignment))
+    with tqdm(total=total, desc=f"autograde {args.assignment}", unit="submission") as bar:
+        def done(outcome):
+            bar.set_postfix_str(f"{outcome.student_id}: {outcome.status}")
+            bar.update()
+        outcomes = autograde_cohort(args.course, args.assignment, workers=args.workers,
+                                    timeout=args.timeout, force=args.force, progress=done)
+    counts = {k: sum(o.status == k for o in outcomes) for k in ("graded", "failed", "skipped")}
+    print(f"{counts['graded']} graded, {counts['failed']} could not be graded, {counts['skipped']} already "
+          f"graded (use --force to regrade).")
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            print(f"  {outcome.student_id}: {outcome.reason}")
+    return 1 if counts["failed"] else 0
 
 
 def _demo(args) -> int:

@@ -1,0 +1,99 @@
+"""Parallel cohort autograding gives exactly nbgrader's grades, keeps manual grades, resumes."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.autograde import MARKER, autograde_cohort
+from grader.cohort import simulate_cohort
+from grader.pipeline import nbgrader, prepare_course
+
+pytestmark = pytest.mark.slow
+ASSIGNMENT = "m07_alliance_and_the_spectrum"
+STUDENTS = 8
+
+
+def _cells(course) -> dict:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {(s.student.id, g.name): (g.auto_score, g.manual_score, g.needs_manual_grade)
+                for s in gb.assignment_submissions(ASSIGNMENT) for n in s.notebooks for g in n.grades}
+
+
+@pytest.fixture(scope="module")
+def submitted(tmp_path_factory):
+    """A course with the assignment generated and a simulated cohort handed in."""
+    course = prepare_course(tmp_path_factory.mktemp("autograde") / "course")
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    simulate_cohort(course, ASSIGNMENT, STUDENTS, seed=21)
+    return course
+
+
+@pytest.fixture(scope="module")
+def by_nbgrader(submitted, tmp_path_factory):
+    course = tmp_path_factory.mktemp("plain") / "course"
+    shutil.copytree(submitted, course)
+    nbgrader(course, "autograde", ASSIGNMENT)
+    return course
+
+
+@pytest.fixture
+def fresh(submitted, tmp_path):
+    return shutil.copytree(submitted, tmp_path / "course")
+
+
+def test_same_grades_as_nbgrader_autograde(by_nbgrader, fresh):
+    outcomes = autograde_cohort(fresh, ASSIGNMENT, workers=2)
+    assert [o.status for o in outcomes] == ["graded"] * STUDENTS
+    assert _cells(fresh) == _cells(by_nbgrader)
+    for outcome in outcomes:
+        assert (fresh / "autograded" / outcome.student_id / ASSIGNMENT / MARKER).exists()
+        assert (fresh / "autograded" / outcome.student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+
+
+def test_rerun_is_idempotent_and_keeps_manual_grades(fresh):
+    autograde_cohort(fresh, ASSIGNMENT, workers=2)
+    before = _cells(fresh)
+    assert {o.status for o in autograde_cohort(fresh, ASSIGNMENT, workers=2)} == {"skipped"}
+    assert _cells(fresh) == before
+    with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("free_text_rw_020", ASSIGNMENT, ASSIGNMENT, "s001")
+        grade.manual_score = 17.0
+        gb.db.commit()
+    autograde_cohort(fresh, ASSIGNMENT, workers=2, force=True)
+    after = _cells(fresh)
+    assert after[("s001", "free_text_rw_020")][1] == 17.0
+    assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+
+
+def test_interrupted_run_keeps_finished_grades_and_resumes(fresh):
+    finished = []
+
+    def stop_after_two(outcome):
+        finished.append(outcome.student_id)
+        if len(finished) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        autograde_cohort(fresh, ASSIGNMENT, workers=1, progress=stop_after_two)
+    graded = {s for (s, _), v in _cells(fresh).items() if v[0] is not None}
+    assert set(finished) <= graded
+    rest = autograde_cohort(fresh, ASSIGNMENT, workers=2)
+    assert {o.student_id for o in rest if o.status == "skipped"} == set(finished)
+    assert {o.student_id for o in rest if o.status == "graded"} == {f"s{n:03d}" for n in range(1, STUDENTS + 1)} - set(finished)
+
+
+def test_a_broken_submission_is_recorded_and_the_rest_graded(by_nbgrader, fresh):
+    (fresh / "submitted" / "s003" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("{ this is not json", encoding="utf-8")
+    outcomes = {o.student_id: o for o in autograde_cohort(fresh, ASSIGNMENT, workers=2)}
+    assert outcomes["s003"].status == "failed" and outcomes["s003"].reason
+    assert outcomes["s003"].score == 0
+    assert "could not grade" in (fresh / "autograded" / "s003" / ASSIGNMENT / "AUTOGRADE_FAILED.txt").read_text()
+    with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gb:
+        assert all(n.flagged for n in gb.find_submission(ASSIGNMENT, "s003").notebooks)
+    expected, got = _cells(by_nbgrader), _cells(fresh)
+    for key, value in expected.items():
+        if key[0] != "s003":
+            assert got[key] == value, key
