@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     autograde.add_argument("--timeout", type=int, default=60, help="seconds a single cell may run (default 60)")
     autograde.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
     autograde.add_argument("--force", action="store_true", help="regrade submissions graded before")
+    autograde.add_argument("--scheduler", metavar="ADDRESS",
+                           help="grade on a Dask distributed cluster (e.g. tcp://host:8786) instead of "
+                                "local workers; the course directory must be on a shared file system")
     autograde.set_defaults(run=_autograde)
 
     demo = commands.add_parser(
@@ -322,7 +325,8 @@ def _autograde(args) -> int:
             bar.set_postfix_str(f"{outcome.student_id}: {outcome.status}")
             bar.update()
         outcomes = autograde_cohort(args.course, args.assignment, workers=args.workers,
-                                    timeout=args.timeout, force=args.force, progress=done)
+                                    timeout=args.timeout, force=args.force, scheduler=args.scheduler,
+                                    progress=done)
     counts = {k: sum(o.status == k for o in outcomes) for k in ("graded", "failed", "skipped")}
     print(f"{counts['graded']} graded, {counts['failed']} could not be graded, {counts['skipped']} already "
           f"graded (use --force to regrade).")

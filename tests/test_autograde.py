@@ -97,3 +97,12 @@ def test_a_broken_submission_is_recorded_and_the_rest_graded(by_nbgrader, fresh)
     for key, value in expected.items():
         if key[0] != "s003":
             assert got[key] == value, key
+
+
+def test_dask_cluster_gives_the_same_grades(by_nbgrader, fresh):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        outcomes = autograde_cohort(fresh, ASSIGNMENT, scheduler=cluster.scheduler_address)
+    assert [o.status for o in outcomes] == ["graded"] * STUDENTS
+    assert _cells(fresh) == _cells(by_nbgrader)
