@@ -49,7 +49,7 @@ def floor_seconds(course: Path, assignment: str, repeats: int = 3) -> float:
     for _ in range(repeats):
         nb = nbformat.read(folder / f"{assignment}.ipynb", as_version=4)
         started = time.perf_counter()
-        NotebookClient(nb, kernel_name="python3", timeout=120,
+        NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
                        resources={"metadata": {"path": str(folder)}}).execute()
         times.append(time.perf_counter() - started)
     return min(times)
