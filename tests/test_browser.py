@@ -63,9 +63,19 @@ def course_server(tmp_path_factory):
 UIS = {"lab": "/lab/tree/{module}?reset", "notebook7": "/notebooks/{module}"}
 
 
-def _run_all(page) -> None:
-    page.locator("#jp-MainMenu, #jp-menu-panel").get_by_text("Run", exact=True).first.click()
-    page.get_by_text("Run All Cells", exact=True).click()
+def _run_all(page, attempts: int = 4) -> None:
+    """Run every cell, and make sure it really started: on a first-ever page load JupyterLab
+    can drop a Run All sent while its kernel connection is still settling."""
+    prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
+    for _ in range(attempts):
+        page.locator("#jp-MainMenu, #jp-menu-panel").get_by_text("Run", exact=True).first.click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if re.search(r"\[(\d+|\*)\]", prompts.first.inner_text()):
+                return
+            time.sleep(0.5)
+    raise AssertionError("Run All Cells did not start the notebook's kernel")
 
 
 def _end_sessions(server) -> None:
