@@ -195,39 +195,37 @@ def _reason(log: str) -> str:
 
 
 def _read_results(db: Path, assignment: str, student: str) -> _Graded:
+    """What nbgrader stored for one submission in a scratch gradebook."""
     engine = create_engine(f"sqlite:///{db}")
+    base = (api.SubmittedAssignment.student_id == student, api.Assignment.name == assignment)
     try:
         with engine.connect() as connection:
-            base = (api.SubmittedAssignment.student_id == student, api.Assignment.name == assignment)
             timestamp = connection.execute(
                 select(api.SubmittedAssignment.timestamp).join(api.Assignment).where(*base)).scalar()
-            grades = connection.execute(
+            grades = connection.execute(_up_to_submission(
                 select(api.GradeCell.name, api.Notebook.name, api.Grade.auto_score, api.Grade.needs_manual_grade)
-                .select_from(api.Grade).join(api.GradeCell, api.Grade.cell_id == api.GradeCell.id)
-                .join(api.SubmittedNotebook, api.Grade.notebook_id == api.SubmittedNotebook.id)
-                .join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
-                .join(api.SubmittedAssignment, api.SubmittedNotebook.assignment_id == api.SubmittedAssignment.id)
-                .join(api.Assignment, api.SubmittedAssignment.assignment_id == api.Assignment.id)
-                .where(*base)).all()
-            comments = connection.execute(
+                .select_from(api.Grade).join(api.GradeCell, api.Grade.cell_id == api.GradeCell.id),
+                api.Grade.notebook_id).where(*base)).all()
+            comments = connection.execute(_up_to_submission(
                 select(api.BaseCell.name, api.Notebook.name, api.Comment.auto_comment)
-                .select_from(api.Comment).join(api.BaseCell, api.Comment.cell_id == api.BaseCell.id)
-                .join(api.SubmittedNotebook, api.Comment.notebook_id == api.SubmittedNotebook.id)
-                .join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
-                .join(api.SubmittedAssignment, api.SubmittedNotebook.assignment_id == api.SubmittedAssignment.id)
-                .join(api.Assignment, api.SubmittedAssignment.assignment_id == api.Assignment.id)
-                .where(*base)).all()
-            notebooks = connection.execute(
+                .select_from(api.Comment).join(api.BaseCell, api.Comment.cell_id == api.BaseCell.id),
+                api.Comment.notebook_id).where(*base)).all()
+            notebooks = connection.execute(_up_to_submission(
                 select(api.Notebook.name, api.SubmittedNotebook.late_submission_penalty)
-                .select_from(api.SubmittedNotebook)
-                .join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
-                .join(api.SubmittedAssignment, api.SubmittedNotebook.assignment_id == api.SubmittedAssignment.id)
-                .join(api.Assignment, api.SubmittedAssignment.assignment_id == api.Assignment.id)
-                .where(*base)).all()
+                .select_from(api.SubmittedNotebook), None).where(*base)).all()
     finally:
         engine.dispose()
     return _Graded(student, True, "", Path(), 0.0, timestamp, [tuple(g) for g in grades],
                    [tuple(c) for c in comments], [tuple(n) for n in notebooks])
+
+
+def _up_to_submission(query, submitted_notebook_id):
+    """Join a per-notebook row up to its notebook, submission and assignment (for filtering)."""
+    if submitted_notebook_id is not None:
+        query = query.join(api.SubmittedNotebook, submitted_notebook_id == api.SubmittedNotebook.id)
+    return (query.join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
+            .join(api.SubmittedAssignment, api.SubmittedNotebook.assignment_id == api.SubmittedAssignment.id)
+            .join(api.Assignment, api.SubmittedAssignment.assignment_id == api.Assignment.id))
 
 
 def _merge(course: Path, assignment: str, graded: _Graded) -> Outcome:
