@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 
-.PHONY: lab test demo browser data help
+.PHONY: lab test demo system-deps data help
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,7 +21,7 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for hea
 	@# .venv/bin first on PATH, so `dialectic` works in JupyterLab's terminals too
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
 
-test: $(TEST_STAMP) browser  ## run the whole test suite
+test: $(TEST_STAMP) system-deps  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(ARGS)
 
@@ -44,13 +44,18 @@ $(TEST_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# The browser tests drive Debian's chromium (a downloaded browser build cannot be fetched here).
-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# System packages some tests drive for real: Debian's chromium (a downloaded browser build
+# cannot be fetched here) and PostgreSQL's server binaries (the analytics read both SQLite
+# and PostgreSQL gradebooks).
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing Debian's chromium for the browser tests..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "Installing Debian packages for the tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "The browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'." >&2; exit 1; \
+	    echo "The tests need Debian packages:$$missing. Run: sudo apt-get install$$missing" >&2; exit 1; \
 	  fi; \
 	fi
