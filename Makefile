@@ -36,8 +36,11 @@ $(RUNTIME_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
-	@# nbgrader's and ipywidgets' extensions install enabled; say so explicitly, idempotently.
-	$(BIN)/jupyter server extension enable --sys-prefix --py nbgrader >/dev/null
+	@# nbgrader's server extensions install enabled; enable them explicitly (idempotent) so a
+	@# stale config cannot leave the Validate button or the formgrader switched off.
+	for ext in formgrader validate_assignment assignment_list course_list; do \
+	  $(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.$$ext >/dev/null 2>&1 || exit 1; \
+	done
 	@touch $@
 
 $(TEST_STAMP): $(RUNTIME_STAMP)
