@@ -84,20 +84,29 @@ def _parser() -> argparse.ArgumentParser:
 
     autograde = commands.add_parser(
         "autograde", help="autograde every submission of an assignment in parallel",
-        description="Grade each submission of ASSIGNMENT with nbgrader's own autograde, several at "
+        description="Grade each submission of each ASSIGNMENT with nbgrader's own autograde, several at "
                     "once, and write the same per-cell scores into the course's gradebook that "
                     "`nbgrader autograde` would. Submissions graded in an earlier run are skipped "
                     "(use --force to regrade); manual grades are never overwritten. A submission "
-                    "nbgrader cannot grade is recorded with its reason and 0 points and flagged.")
-    autograde.add_argument("assignment", help="assignment id, e.g. m07_alliance_and_the_spectrum")
+                    "nbgrader cannot grade is recorded with its reason and 0 points and flagged. Each "
+                    "notebook's kernel runs sandboxed (Linux): no network; the gradebook, source "
+                    "notebooks and other submissions hidden; nothing writable but its own folder; "
+                    "limits on CPU, memory, file size and processes. What this machine cannot give is "
+                    "printed once at the start.")
+    autograde.add_argument("assignment", nargs="+",
+                           help="assignment id(s), e.g. m07_alliance_and_the_spectrum; several share one queue")
     autograde.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                            help="submissions graded at once (default: the number of CPU cores)")
     autograde.add_argument("--timeout", type=int, default=60, help="seconds a single cell may run (default 60)")
     autograde.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
     autograde.add_argument("--force", action="store_true", help="regrade submissions graded before")
+    autograde.add_argument("--no-sandbox", dest="sandboxed", action="store_false",
+                           help="keep only the limits and timeouts: student code can then reach the "
+                                "network and read what you can (for a platform where the sandbox fails)")
     autograde.add_argument("--scheduler", metavar="ADDRESS",
                            help="grade on a Dask distributed cluster (e.g. tcp://host:8786) instead of "
-                                "local workers; the course directory must be on a shared file system")
+                                "local workers; the course directory must be on a shared file system and "
+                                "each Dask worker must run one thread")
     autograde.set_defaults(run=_autograde)
 
     demo = commands.add_parser(
@@ -317,22 +326,26 @@ def _simulate_cohort(args) -> int:
 def _autograde(args) -> int:
     from tqdm import tqdm
 
-    from grader.autograde import autograde_cohort, submissions
+    from grader.autograde import autograde_cohort, check_isolation, submissions
 
-    total = len(submissions(args.course, args.assignment))
-    with tqdm(total=total, desc=f"autograde {args.assignment}", unit="submission") as bar:
+    report = check_isolation(args.course, args.timeout, args.sandboxed)
+    print(report.summary(), file=sys.stderr if report.missing else sys.stdout)
+    total = sum(len(submissions(args.course, a)) for a in args.assignment)
+    with tqdm(total=total, desc="autograde", unit="submission") as bar:
         def done(outcome):
-            bar.set_postfix_str(f"{outcome.student_id}: {outcome.status}")
+            bar.set_postfix_str(f"{outcome.assignment} {outcome.student_id}: {outcome.status}")
             bar.update()
         outcomes = autograde_cohort(args.course, args.assignment, workers=args.workers,
                                     timeout=args.timeout, force=args.force, scheduler=args.scheduler,
-                                    progress=done)
+                                    sandboxed=args.sandboxed, progress=done)
     counts = {k: sum(o.status == k for o in outcomes) for k in ("graded", "failed", "skipped")}
-    print(f"{counts['graded']} graded, {counts['failed']} could not be graded, {counts['skipped']} already "
-          f"graded (use --force to regrade).")
+    print(f"{counts['graded']} graded, {counts['failed']} could not be graded (0 points, flagged), "
+          f"{counts['skipped']} already graded (use --force to regrade).")
     for outcome in outcomes:
         if outcome.status == "failed":
-            print(f"  {outcome.student_id}: {outcome.reason}")
+            print(f"  {outcome.assignment} {outcome.student_id} FAILED: {outcome.reason}")
+        for note in outcome.notes:
+            print(f"  {outcome.assignment} {outcome.student_id} note: {note}")
     return 1 if counts["failed"] else 0
 
 
