@@ -2,8 +2,9 @@
 
 A scratch course directory gets this course's ``nbgrader_config.py`` and ``exercises/``;
 each assignment then goes through generate_assignment, release_assignment (to a local
-exchange), a simulated cohort, autograde and generate_feedback; finally the gradebook is
-exported to CSV. ``make demo`` runs it all.
+exchange), a simulated cohort, :func:`grader.autograde.autograde_cohort` (parallel,
+sandboxed) and generate_feedback; finally the gradebook is exported to CSV. ``make demo``
+runs it all.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.autograde import autograde_cohort
 from grader.cohort import simulate_cohort
-from grader.report import build_report
 from grader.errors import GraderError
 from grader.paths import REPO_ROOT
+from grader.report import build_report
 
 STEPS = ("generate", "release", "simulate", "autograde", "feedback")
 #: After every assignment: two simulated raters score the written answers, then the report.
@@ -88,7 +90,7 @@ def run_assignment(course: Path, assignment: str, *, students: int, seed: int,
     done("release")
     simulate_cohort(course, assignment, students, seed)
     done("simulate")
-    nbgrader(course, "autograde", assignment, "--force")
+    autograde_cohort(course, assignment, workers=os.cpu_count() or 2, force=True)
     done("autograde")
     nbgrader(course, "generate_feedback", assignment, "--force")
     done("feedback")

@@ -1,7 +1,7 @@
 """The nbgrader assignments: their shape, and the whole grading pipeline with real nbgrader.
 
 For each assignment, in a scratch course directory: generate_assignment -> release_assignment
--> a simulated cohort of 30 plus a model-solution and a blank submission -> autograde ->
+-> a simulated cohort of 30 plus a model-solution and a blank submission -> `dialectic autograde` ->
 generate_feedback -> export. Scores are checked against grader.scoring computed here,
 independently of nbgrader.
 """
@@ -159,7 +159,10 @@ def test_pipeline_end_to_end(course, assignment):
     simulate_cohort(course, assignment, COHORT, SEED)
     _hand_in(course, assignment, "solution", solved=True)
     _hand_in(course, assignment, "blank", solved=False)
-    _nbgrader(course, "autograde", assignment, "--force")
+    graded = subprocess.run([str(Path(sys.executable).parent / "dialectic"), "autograde", assignment, "--force",
+                             "--course", str(course)], env=ENV, capture_output=True, text=True)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert f"{COHORT + 2} graded, 0 could not be graded" in graded.stdout
     _nbgrader(course, "generate_feedback", assignment, "--force")
     export = course / f"{assignment}-grades.csv"
     _nbgrader(course, "export", f"--to={export}", f"--assignment=['{assignment}']")
