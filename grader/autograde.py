@@ -20,8 +20,9 @@ instructor's permissions (#483), and SQLite is not safe for many writers. Here:
   duplicated test cells are graded the way nbgrader grades them and noted. After grading,
   cells that timed out or raised (a blocked escape attempt, say) are noted too.
 
-A finished submission leaves a marker; a later run skips it unless ``force`` is given, so an
-interrupted run (Ctrl-C) keeps every finished grade and the next run does the rest.
+A finished submission leaves a record (``.dialectic/graded/``, outside anything students
+get back); a later run skips it unless ``force`` is given, so an interrupted run (Ctrl-C)
+keeps every finished grade and the next run does the rest.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from sqlalchemy.exc import SAWarning
 from grader import sandbox
 from grader.errors import GraderError
 
-MARKER = ".dialectic-autograde.json"
 #: Seconds a single cell may run (nbgrader's Execute.timeout) unless the caller says otherwise.
 DEFAULT_TIMEOUT = 60
 #: A whole submission may take this many cell timeouts (plus a minute) before its worker is killed.
@@ -143,7 +143,7 @@ def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, wo
         outcomes, todo = [], []
         for assignment, found in chosen.items():
             for student in found:
-                if not force and _marker(course, assignment, student).exists():
+                if not force and graded_before(course, assignment, student):
                     outcome = Outcome(student, "skipped", "graded in an earlier run", assignment=assignment)
                     outcomes.append(outcome)
                     if progress:
@@ -308,6 +308,7 @@ def serve(fd: int) -> None:
 
     import nbgrader.converters  # noqa: F401 - paid once per worker, not once per submission
 
+    warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush warnings, harmless
     connection = Connection(fd)
     while True:
         try:
@@ -351,8 +352,15 @@ def _snapshot(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-def _marker(course: Path, assignment: str, student: str) -> Path:
-    return course / "autograded" / student / assignment / MARKER
+def record_path(course: Path, assignment: str, student: str) -> Path:
+    """Where the outcome of a student's last autograde is kept (never in a folder students get)."""
+    return Path(course) / ".dialectic" / "graded" / assignment / f"{student}.json"
+
+
+def graded_before(course: Path, assignment: str, student: str) -> bool:
+    """Whether an earlier run graded this submission and its graded folder is still there."""
+    return (record_path(course, assignment, student).exists()
+            and (Path(course) / "autograded" / student / assignment).is_dir())
 
 
 def grade_submission(task: Task) -> _Graded:
@@ -654,6 +662,8 @@ def _merge(course: Path, graded: _Graded) -> Outcome:
             f"nbgrader could not grade this submission; it scored 0.\nReason: {graded.reason}\n", encoding="utf-8")
     outcome = Outcome(graded.student_id, "graded" if graded.ok else "failed", graded.reason, score, max_score,
                       round(graded.seconds, 2), tuple(graded.notes), assignment)
-    (target / MARKER).write_text(json.dumps(asdict(outcome), indent=1), encoding="utf-8")
+    record = record_path(course, assignment, graded.student_id)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(asdict(outcome), indent=1), encoding="utf-8")
     shutil.rmtree(graded.scratch, ignore_errors=True)
     return outcome

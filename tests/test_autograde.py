@@ -7,7 +7,7 @@ import shutil
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.autograde import MARKER, autograde_cohort
+from grader.autograde import autograde_cohort, record_path
 from grader.cohort import simulate_cohort
 from grader.pipeline import nbgrader, prepare_course
 
@@ -49,7 +49,8 @@ def test_same_grades_as_nbgrader_autograde(by_nbgrader, fresh):
     assert [o.status for o in outcomes] == ["graded"] * STUDENTS
     assert _cells(fresh) == _cells(by_nbgrader)
     for outcome in outcomes:
-        assert (fresh / "autograded" / outcome.student_id / ASSIGNMENT / MARKER).exists()
+        assert record_path(fresh, ASSIGNMENT, outcome.student_id).exists()
+        assert not any(p.name.startswith(".dialectic") for p in (fresh / "autograded").rglob("*"))
         assert (fresh / "autograded" / outcome.student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
 
 

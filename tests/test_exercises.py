@@ -184,6 +184,7 @@ def test_pipeline_end_to_end(course, assignment):
                 assert got[grade_id] == pytest.approx(points), (student, grade_id)
 
     _assert_feedback_teaches(course, assignment, source)
+    assert not list((course / "feedback").rglob(".dialectic*")), "grader bookkeeping reached the students"
     with open(export, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["student_id"] for r in rows} >= {"solution", "blank", *students}
