@@ -200,7 +200,8 @@ def grading_policy(course: Path, timeout: int = DEFAULT_TIMEOUT, sandboxed: bool
             hide += [str(e) for e in sorted(base.iterdir()) if not any(n == e or e in n.parents for n in needed)]
         else:
             hide.append(str(base))
-    return sandbox.Policy(hide=sorted(set(hide)), cpu_seconds=_wall_clock(timeout), namespaces=sandboxed)
+    return sandbox.Policy(hide=sorted(set(hide)), visible=[str(n) for n in needed],
+                          cpu_seconds=_wall_clock(timeout), namespaces=sandboxed)
 
 
 def check_isolation(course: Path | str, timeout: int = DEFAULT_TIMEOUT, sandboxed: bool = True) -> sandbox.Report:
@@ -409,6 +410,7 @@ def grade_submission(task: Task) -> _Graded:
     try:
         result = capture_log(app)
     finally:
+        sandbox.reap()  # what the student's code left running dies now
         shutil.rmtree(runtime, ignore_errors=True)
         for key, value in saved.items():
             if value is None:

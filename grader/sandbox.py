@@ -23,6 +23,7 @@ before the kernel starts. This module imports nothing heavy: it runs before ever
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -54,8 +55,12 @@ PROTECTIONS = {
     "hidden": "gradebook, source notebooks and other submissions hidden",
     "read_only": "no writing outside its own scratch folder",
     "user": "runs as an unprivileged user",
-    "limits": "limits on CPU time, memory, file size and processes",
+    "limits": "limits on CPU time, memory and file size",
+    "processes": "a cap on processes and threads",
 }
+#: Each sandboxed process run as root gets a pids cgroup here, named by its pid.
+CGROUP = "dialectic-sandbox"
+_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
 
 
 @dataclass
@@ -66,11 +71,13 @@ class Policy:
     """Folders and files made invisible (replaced by an empty, read-only folder or file)."""
     writable: list[str] = field(default_factory=list)
     """The only folders it may write in (besides a private, empty /tmp)."""
+    visible: list[str] = field(default_factory=list)
+    """Folders it must still read where a cover would hide them (its Python, under /tmp, say)."""
     cpu_seconds: int = 600
     """CPU seconds for the whole kernel (RLIMIT_CPU); past it the kernel is killed."""
     memory_bytes: int = 4 << 30
     """Writable memory (RLIMIT_DATA; not the address space, which V8 in vl-convert reserves by the GB)."""
-    file_bytes: int = 64 << 20
+    file_bytes: int = 16 << 20
     """Largest file it may write (RLIMIT_FSIZE)."""
     processes: int = 256
     """Processes and threads of its user (RLIMIT_NPROC), on top of those running already."""
@@ -103,6 +110,9 @@ def enter(policy: Policy) -> Report:
     """Sandbox the calling process as far as this platform allows (call right before exec)."""
     report = Report()
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+    root = os.geteuid() == 0
+    if root:  # before capabilities go: root is exempt from RLIMIT_NPROC, a cgroup is not
+        _process_cgroup(policy, report)
     if libc is not None and not policy.namespaces:
         for protection in ("network", "hidden", "read_only", "user"):
             report.missing[protection] = "turned off (--no-sandbox)"
@@ -112,20 +122,22 @@ def enter(policy: Policy) -> Report:
     else:
         for protection in ("network", "hidden", "read_only", "user"):
             report.missing[protection] = f"needs Linux namespaces; this is {sys.platform}"
-    _limits(policy, report)
+    _limits(policy, report, nproc=not root)
     return report
 
 
 def _namespaces(libc, policy: Policy, report: Report) -> None:
     root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
+    # judged on the real file system, before any mount changes what a path shows
+    unreachable = [p for p in [*_needed_paths(), *policy.visible] if not _world_readable(p)] if root else []
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (0 if root else CLONE_NEWUSER)
     if libc.unshare(flags) != 0:
         why = f"unshare failed: {os.strerror(ctypes.get_errno())}"
         for protection in ("network", "hidden", "read_only"):
             report.missing[protection] = why
         if root:
-            _drop_root(policy, report)
+            _drop_root(policy, report, unreachable)
         else:
             report.missing["user"] = why
         return
@@ -134,9 +146,12 @@ def _namespaces(libc, policy: Policy, report: Report) -> None:
         Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     report.applied.append("network")
+    cwd = os.getcwd()
     try:
         _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
         keep = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in map(_real, policy.writable)}
+        keep |= {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+                 for path in map(_real, policy.visible) if path not in keep and os.path.isdir(path)}
         covers = [(path, False) for path in map(_real, policy.hide)]
         covers += [(path, True) for path in _PRIVATE_TMP if os.path.isdir(path)]
         for path, private_tmp in sorted(covers, key=lambda c: len(c[0])):
@@ -145,7 +160,8 @@ def _namespaces(libc, policy: Policy, report: Report) -> None:
         for path, fd in keep.items():  # before the read-only pass: a bind copies its source's flags
             _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
             os.close(fd)
-        _read_only_everywhere(libc, set(keep) | set(_PRIVATE_TMP))
+        _read_only_everywhere(libc, set(map(_real, policy.writable)) | set(_PRIVATE_TMP))
+        os.chdir(cwd)  # the old working directory is the folder under the new mounts, not the bind
         report.applied.append("read_only")
     except OSError as error:
         for protection in ("hidden", "read_only"):
@@ -153,7 +169,7 @@ def _namespaces(libc, policy: Policy, report: Report) -> None:
                 report.applied.remove(protection)
             report.missing[protection] = str(error)
     if root:
-        _drop_root(policy, report)
+        _drop_root(policy, report, unreachable)
     else:
         report.missing["user"] = ("not started as root, so it keeps the instructor's user id "
                                   "(inside a read-only view)")
@@ -194,7 +210,7 @@ def _read_only_everywhere(libc, writable: set[str]) -> None:
                 raise OSError(error, f"cannot make / read-only: {os.strerror(error)}")
 
 
-def _drop_root(policy: Policy, report: Report) -> None:
+def _drop_root(policy: Policy, report: Report, unreachable: list[str]) -> None:
     """Give up root: every capability (so no mount can be undone), and the uid where possible.
 
     The uid becomes ``nobody`` only when nobody can reach the Python it must run (a Python
@@ -206,7 +222,6 @@ def _drop_root(policy: Policy, report: Report) -> None:
     for cap in range(last + 1):
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    unreachable = [p for p in _needed_paths() if not _world_readable(p)]
     if unreachable:
         header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
         data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all empty
@@ -243,25 +258,79 @@ def _world_readable(path: str) -> bool:
     import stat
 
     parts = Path(path).parts
-    for depth in range(1, len(parts) + 1):
-        mode = os.stat(Path(*parts[:depth])).st_mode
-        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
-            return False
-    return bool(os.stat(path).st_mode & stat.S_IROTH)
-
-
-def _limits(policy: Policy, report: Report) -> None:
     try:
-        running = _tasks_of(os.getuid())
-        for limit, value in ((resource.RLIMIT_CPU, policy.cpu_seconds), (resource.RLIMIT_DATA, policy.memory_bytes),
-                             (resource.RLIMIT_FSIZE, policy.file_bytes),
-                             (resource.RLIMIT_NPROC, running + policy.processes)):
-            hard = resource.getrlimit(limit)[1]
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(limit, (value, value))
+        for depth in range(1, len(parts) + 1):
+            mode = os.stat(Path(*parts[:depth])).st_mode
+            if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+                return False
+        return bool(os.stat(path).st_mode & stat.S_IROTH)
+    except OSError:
+        return False
+
+
+def _limits(policy: Policy, report: Report, nproc: bool) -> None:
+    limits = [(resource.RLIMIT_CPU, policy.cpu_seconds), (resource.RLIMIT_DATA, policy.memory_bytes),
+              (resource.RLIMIT_FSIZE, policy.file_bytes)]
+    try:
+        for limit, value in limits:
+            _set_limit(limit, value)
         report.applied.append("limits")
     except (OSError, ValueError) as error:
         report.missing["limits"] = str(error)
+    if nproc:
+        try:
+            _set_limit(resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + policy.processes)
+            report.applied.append("processes")
+        except (OSError, ValueError) as error:
+            report.missing["processes"] = str(error)
+
+
+def _set_limit(limit: int, value: int) -> None:
+    hard = resource.getrlimit(limit)[1]
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    resource.setrlimit(limit, (value, value))
+
+
+def _process_cgroup(policy: Policy, report: Report) -> None:
+    """Put this process in a new pids cgroup capped at ``policy.processes`` (cgroup v1 or v2)."""
+    why = "no cgroup file system with the pids controller"
+    for base in _CGROUP_ROOTS:
+        parent = os.path.join(base, CGROUP)
+        try:
+            if not os.path.exists(os.path.join(base, "cgroup.procs")):
+                continue
+            if os.path.exists(os.path.join(base, "cgroup.subtree_control")):  # v2: delegate pids down
+                Path(base, "cgroup.subtree_control").write_text("+pids")
+                os.makedirs(parent, exist_ok=True)
+                Path(parent, "cgroup.subtree_control").write_text("+pids")
+            group = os.path.join(parent, str(os.getpid()))
+            os.makedirs(group, exist_ok=True)
+            Path(group, "pids.max").write_text(str(policy.processes))
+            Path(group, "cgroup.procs").write_text(str(os.getpid()))
+            report.applied.append("processes")
+            return
+        except OSError as error:
+            why = f"{base}: {error}"
+    report.missing["processes"] = f"root is exempt from RLIMIT_NPROC and no pids cgroup could be made ({why})"
+
+
+def reap() -> None:
+    """End what sandboxed processes left behind: kill the members of each pids cgroup whose
+    sandboxed process has exited (its orphans), then remove the cgroup."""
+    import signal
+
+    for base in _CGROUP_ROOTS:
+        parent = Path(base, CGROUP)
+        for group in parent.iterdir() if parent.is_dir() else ():
+            if not group.name.isdigit() or Path(f"/proc/{group.name}").exists():
+                continue
+            try:
+                for pid in Path(group, "cgroup.procs").read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
+                group.rmdir()
+            except OSError:
+                continue  # still emptying; the next reap removes it
 
 
 def _tasks_of(uid: int) -> int:
@@ -343,6 +412,7 @@ def check(policy: Policy, hidden: Path, outside: Path, python: str = sys.executa
     env = {**os.environ, POLICY_ENV: policy.to_env()}
     done = subprocess.run([python, "-m", "grader.sandbox", "--report", "--", python, "-c", _PROBE,
                            str(hidden), str(outside)], env=env, capture_output=True, text=True, timeout=60)
+    reap()
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or len(lines) < 2:
         raise RuntimeError(f"the sandbox check failed: {done.stderr[-1500:]}")

@@ -47,6 +47,13 @@ def _edit(course, student, change):
     nbformat.write(nb, path)
 
 
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
 def _grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
@@ -83,7 +90,7 @@ def graded(tmp_path_factory, server):
     port, _ = server
     course = prepare_course(tmp_path_factory.mktemp("faults") / "course")
     nbgrader(course, "generate_assignment", A, "--force")
-    simulate_cohort(course, A, 16, seed=8)
+    simulate_cohort(course, A, 17, seed=8)
     baseline = tmp_path_factory.mktemp("baseline") / "course"
     shutil.copytree(course, baseline)
     nbgrader(baseline, "autograde", A)
@@ -120,7 +127,20 @@ def graded(tmp_path_factory, server):
         "import socket\nsocket.create_connection(('pypi.org', 443), timeout=3)",
         "open('/etc/escape-from-s012', 'w').write('x')",
     ))
-    outcomes = {o.student_id: o for o in autograde_cohort(course, A, workers=2, timeout=TIMEOUT)}
+    # s017 pushes the limits; graded alone so its hundreds of processes crowd no other kernel
+    _edit(course, "s017", _insert_code(
+        "hog = bytearray(6 * 1024 ** 3)",
+        "with open('big.bin', 'wb') as handle:\n    handle.write(b'x' * (100 * 1024 ** 2))",
+        "import subprocess\nchildren = []\ntry:\n    for _ in range(2000):\n"
+        "        children.append(subprocess.Popen(['sleep', '30']))\nfinally:\n"
+        "    for child in children:\n        child.kill()\n        child.wait()",
+        "import subprocess\nsubprocess.Popen(['sleep', '613'], start_new_session=True)",
+    ))
+    students = [f"s{n:03d}" for n in range(1, 17)]
+    outcomes = {o.student_id: o for o in autograde_cohort(course, A, workers=2, timeout=TIMEOUT,
+                                                          students=students)}
+    outcomes |= {o.student_id: o for o in autograde_cohort(course, A, workers=1, timeout=TIMEOUT,
+                                                           students=["s017"])}
     return course, baseline, outcomes
 
 
@@ -214,7 +234,8 @@ def test_the_isolation_report_names_what_this_machine_gives(graded):
     course, _, _ = graded
     report = check_isolation(course)
     assert {"network", "hidden", "read_only", "limits"} <= set(report.applied), report
-    assert set(report.applied) | set(report.missing) == {"network", "hidden", "read_only", "limits", "user"}
+    assert set(report.applied) | set(report.missing) == {"network", "hidden", "read_only", "limits", "user",
+                                                          "processes"}
     assert all(reason for reason in report.missing.values())
     assert report.summary().startswith("isolation")
 
@@ -231,7 +252,7 @@ def test_the_isolation_check_notices_when_the_sandbox_is_off(graded):
     """The check tries each escape itself, so it cannot report protection that is not there."""
     course, _, _ = graded
     report = check_isolation(course, sandboxed=False)
-    assert report.applied == ["limits"]
+    assert set(report.applied) <= {"limits", "processes"}
     assert set(report.missing) == {"network", "hidden", "read_only", "user"}
     assert report.summary().startswith("isolation NOT available here for: no network")
 
@@ -251,3 +272,16 @@ def test_the_isolation_check_catches_a_claim_the_sandbox_does_not_keep():
     assert "hidden" not in report.applied
     assert report.missing["hidden"].startswith("the check got through: read: ['gradebook.db']")
     assert "read_only" in report.applied
+
+
+def test_limits_stop_a_memory_hog_a_huge_file_and_a_process_flood(graded):
+    course, baseline, outcomes = graded
+    outcome = outcomes["s017"]
+    assert outcome.status == "graded", outcome.reason
+    reported = "\n".join(outcome.notes)
+    assert "cell 3: MemoryError" in reported, reported
+    assert "cell 4: OSError: [Errno 27] File too large" in reported, reported
+    assert "cell 5: BlockingIOError: [Errno 11] Resource temporarily unavailable" in reported, reported
+    left_running = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == "sleep 613"]
+    assert not left_running, "a process the student started outlived the grading"
+    assert _cells(course, ["s017"]) == _cells(baseline, ["s017"])
