@@ -150,8 +150,9 @@ def _namespaces(libc, policy: Policy, report: Report) -> None:
     try:
         _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
         keep = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in map(_real, policy.writable)}
+        visible = [*policy.visible, sys.prefix, sys.base_prefix]  # the Python it runs, always
         keep |= {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-                 for path in map(_real, policy.visible) if path not in keep and os.path.isdir(path)}
+                 for path in map(_real, visible) if path not in keep and os.path.isdir(path)}
         covers = [(path, False) for path in map(_real, policy.hide)]
         covers += [(path, True) for path in _PRIVATE_TMP if os.path.isdir(path)]
         for path, private_tmp in sorted(covers, key=lambda c: len(c[0])):

@@ -266,7 +266,9 @@ def test_the_isolation_check_catches_a_claim_the_sandbox_does_not_keep():
     visible.mkdir(parents=True, exist_ok=True)
     (visible / "gradebook.db").write_text("not for students")
     try:
-        report = sandbox.check(sandbox.Policy(hide=[]), visible, REPO_ROOT / "grader" / ".probe-write")
+        # visible: bound back even when the checkout is under the private /tmp
+        report = sandbox.check(sandbox.Policy(hide=[], visible=[str(visible)]), visible,
+                               REPO_ROOT / "grader" / ".probe-write")
     finally:
         shutil.rmtree(visible)
     assert "hidden" not in report.applied
