@@ -19,3 +19,21 @@ c.Execute.startup_timeout = 120
 # Keep runaway output from flooding the gradebook and the feedback.
 c.LimitOutput.max_lines = 500
 c.LimitOutput.max_traceback = 60
+
+# Feedback: no hidden tests, no assessment keys by default, "awaiting hand grading" instead
+# of a 0 nobody gave (grader/feedback.py). nbgrader adds its own template folder to these.
+from grader import feedback as _feedback  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.feedback.FeedbackPolicy",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.FeedbackPolicy.show = "scores"  # "full" shows item rationales (assessment keys) in feedback
+c.HTMLExporter.template_name = _feedback.TEMPLATE_NAME
+c.HTMLExporter.template_file = _feedback.TEMPLATE_FILE
+c.HTMLExporter.extra_template_basedirs = [
+    str(_feedback.TEMPLATES),
+    str(__import__("pathlib").Path(__import__("nbgrader").__file__).parent
+        / "server_extensions" / "formgrader" / "templates"),
+]

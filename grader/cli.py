@@ -89,15 +89,24 @@ def _parser() -> argparse.ArgumentParser:
                     "`nbgrader autograde` would. Submissions graded in an earlier run are skipped "
                     "(use --force to regrade); manual grades are never overwritten. A submission "
                     "nbgrader cannot grade is recorded with its reason and 0 points and flagged. Each "
-                    "notebook's kernel runs sandboxed (Linux): no network; the gradebook, source "
+                    "item is scored in this process from responses.json as submitted, and each code task's "
+                    "checks run here on values its kernel hands out as data, so a submission's code "
+                    "cannot change its own grade. Each notebook's kernel runs sandboxed (Linux): no "
+                    "network; the instructor's item bank (it sees the student edition), the gradebook, source "
                     "notebooks and other submissions hidden; nothing writable but its own folder; "
                     "limits on CPU, memory, file size and processes. What this machine cannot give is "
                     "printed once at the start.")
     autograde.add_argument("assignment", nargs="+",
                            help="assignment id(s), e.g. m07_alliance_and_the_spectrum; several share one queue")
-    autograde.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+    autograde.add_argument("--workers", type=int, default=None,
                            help="submissions graded at once (default: the number of CPU cores)")
-    autograde.add_argument("--timeout", type=int, default=60, help="seconds a single cell may run (default 60)")
+    autograde.add_argument("--timeout", type=int, default=None,
+                           help="seconds a single cell may run (default: the course's Execute.timeout in "
+                                "nbgrader_config.py)")
+    autograde.add_argument("--feedback", choices=("scores", "full"), default="scores",
+                           help="what graded notebooks and feedback show of each item: its points only "
+                                "(scores, the default: no assessment key reaches students) or its points "
+                                "and rationale (full: better teaching, but the keys then circulate)")
     autograde.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
     autograde.add_argument("--force", action="store_true", help="regrade submissions graded before")
     autograde.add_argument("--no-sandbox", dest="sandboxed", action="store_false",
@@ -326,18 +335,19 @@ def _simulate_cohort(args) -> int:
 def _autograde(args) -> int:
     from tqdm import tqdm
 
-    from grader.autograde import autograde_cohort, check_isolation, submissions
+    from grader.autograde import DEFAULT_WORKERS, autograde_cohort, check_isolation, submissions
 
     report = check_isolation(args.course, args.timeout, args.sandboxed)
+    workers = args.workers or DEFAULT_WORKERS
     print(report.summary(), file=sys.stderr if report.missing else sys.stdout)
     total = sum(len(submissions(args.course, a)) for a in args.assignment)
     with tqdm(total=total, desc="autograde", unit="submission") as bar:
         def done(outcome):
             bar.set_postfix_str(f"{outcome.assignment} {outcome.student_id}: {outcome.status}")
             bar.update()
-        outcomes = autograde_cohort(args.course, args.assignment, workers=args.workers,
+        outcomes = autograde_cohort(args.course, args.assignment, workers=workers,
                                     timeout=args.timeout, force=args.force, scheduler=args.scheduler,
-                                    sandboxed=args.sandboxed, progress=done)
+                                    sandboxed=args.sandboxed, feedback=args.feedback, progress=done)
     counts = {k: sum(o.status == k for o in outcomes) for k in ("graded", "failed", "skipped")}
     print(f"{counts['graded']} graded, {counts['failed']} could not be graded (0 points, flagged), "
           f"{counts['skipped']} already graded (use --force to regrade).")

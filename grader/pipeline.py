@@ -77,9 +77,12 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def run_assignment(course: Path, assignment: str, *, students: int, seed: int,
+def run_assignment(course: Path, assignment: str, *, students: int, seed: int, feedback: str = "scores",
                    step: Callable[[str, str], None] | None = None) -> None:
-    """Take one assignment from source to feedback; ``step(assignment, name)`` reports progress."""
+    """Take one assignment from source to feedback; ``step(assignment, name)`` reports progress.
+
+    ``feedback`` is what graded notebooks show of each item (see :func:`autograde_cohort`).
+    """
     def done(name: str) -> None:
         if step:
             step(assignment, name)
@@ -90,7 +93,7 @@ def run_assignment(course: Path, assignment: str, *, students: int, seed: int,
     done("release")
     simulate_cohort(course, assignment, students, seed)
     done("simulate")
-    autograde_cohort(course, assignment, workers=os.cpu_count() or 2, force=True)
+    autograde_cohort(course, assignment, force=True, feedback=feedback)
     done("autograde")
     nbgrader(course, "generate_feedback", assignment, "--force")
     done("feedback")

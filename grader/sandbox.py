@@ -57,6 +57,7 @@ PROTECTIONS = {
     "user": "runs as an unprivileged user",
     "limits": "limits on CPU time, memory and file size",
     "processes": "a cap on processes and threads",
+    "keys": "no assessment key readable (the kernel gets the student edition of the item bank)",
 }
 #: Each sandboxed process run as root gets a pids cgroup here, named by its pid.
 CGROUP = "dialectic-sandbox"

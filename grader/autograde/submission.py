@@ -1,0 +1,154 @@
+"""Grade one submission: nbgrader's Autograde in-process, its kernel sandboxed, the scores trusted.
+
+The order matters. The answers are read from the submission *before* any of its code runs;
+the kernel then runs the notebook against a gradebook snapshot without hidden tests, seeing
+only the student edition of the item bank; last, the trusted scores replace whatever the
+kernel's run of each item and code-check cell produced (:mod:`grader.autograde.trusted`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import nbformat
+
+from grader import handin, paths, sandbox
+from grader.answers import FILENAME
+from grader.autograde import trusted
+from grader.autograde.gradebook import read_results
+from grader.autograde.inspection import inspect_submission
+from grader.autograde.notes import failure_reason, run_notes
+from grader.autograde.tasks import Graded, Task, failed, scratch
+
+
+def grade_submission(task: Task) -> Graded:
+    """Grade one submission in this process, in its own scratch course."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+    from traitlets.config import PyFileConfigLoader
+
+    started = time.monotonic()
+    course = scratch(task)
+    shutil.rmtree(course, ignore_errors=True)
+    (course / "submitted" / task.student_id).mkdir(parents=True)
+    shutil.copy(task.course / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copy(task.snapshot, course / "gradebook.db")
+    folder = course / "submitted" / task.student_id / task.assignment
+    shutil.copytree(task.course / "submitted" / task.student_id / task.assignment, folder, symlinks=True)
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    max_kb = config.CourseDirectory.get("max_file_size", 100000)
+    fatal, notes = inspect_submission(folder, course / "gradebook.db", task.assignment, max_kb,
+                                      task.course / "release" / task.assignment)
+    if fatal:
+        return failed(task, fatal, notes, time.monotonic() - started)
+    answers, problem = trusted.read_answers(folder, max_kb * 1024)  # as submitted: no student code has run
+    notes += [problem] if problem else []
+
+    graded_folder = course / "autograded" / task.student_id / task.assignment
+    # a Unix socket path must stay under 108 bytes, so the kernel's sockets live in a short folder
+    runtime = Path(tempfile.mkdtemp(prefix="dialectic-kernel-"))
+    (runtime / "handin").mkdir()
+    config.CourseDirectory.root = str(course)
+    config.Execute.timeout = task.timeout
+    # the kernel lives in its own network namespace: talk to it over Unix sockets
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(runtime / "kernel")
+    config.KernelManager.connection_file = str(runtime / "kernel.json")
+    policy = sandbox.Policy(**{**asdict(task.policy), "writable": [str(graded_folder), str(runtime)]})
+    sandbox.kernelspec(course / "kernelspec")
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id, coursedir.student_id = task.assignment, task.student_id
+    app = Autograde(coursedir=coursedir, config=config)
+    app.force, app.create_student = True, True
+    kernel_env = {"JUPYTER_PATH": os.pathsep.join(filter(None, [str(course / "kernelspec"),
+                                                                os.environ.get("JUPYTER_PATH")])),
+                  sandbox.POLICY_ENV: policy.to_env(), paths.ITEM_BANK_ENV: str(task.student_bank),
+                  handin.HANDIN_ENV: str(runtime / "handin")}
+    try:
+        with _environment(kernel_env):
+            result = capture_log(app)
+        log = result.get("log", "") + result.get("error", "")
+        if not result["success"] or "There was an error processing assignment" in log:
+            return failed(task, failure_reason(log), notes, time.monotonic() - started)
+        graded = read_results(course / "gradebook.db", task.assignment, task.student_id)
+        cells = [c for c in task.cells if c.kind in ("code",)]
+        values, problems = trusted.read_handins(runtime / "handin", cells)
+    finally:
+        sandbox.reap()  # what the student's code left running dies now
+        shutil.rmtree(runtime, ignore_errors=True)
+    graded.notes = notes + problems + run_notes(graded_folder, task.timeout)
+    if _changed(folder / FILENAME, graded_folder / FILENAME):
+        graded.notes.append(f"{FILENAME} was changed while the notebook ran; the answers as submitted were scored")
+    graded.notes += _score_trusted(graded, task, answers, values, graded_folder)
+    graded.scratch, graded.seconds = course, time.monotonic() - started
+    return graded
+
+
+def _score_trusted(graded: Graded, task: Task, answers: dict, values: dict, folder: Path) -> list[str]:
+    """Replace the kernel's scores and outputs of every trusted cell by the grader's own.
+
+    Returns notes on what the kernel's run did that an honest run does not: a test cell
+    passing for an item with no answer or a value never handed in, visible checks passing
+    in the kernel that fail on the values it handed in.
+    """
+    verdicts, notes = {}, []
+    for cell in task.cells:
+        key = (cell.notebook, cell.grade_id)
+        if cell.kind == "item":
+            verdicts[key] = trusted.score_item(cell, answers, task.feedback)
+        elif cell.kind == "code":
+            verdicts[key] = trusted.run_check(cell, values, task.feedback)
+        elif cell.kind == "kernel":
+            notes.append(f"{cell.notebook}.ipynb, {cell.grade_id}: a test run only in the student's kernel "
+                         "(it hands nothing in), so its score could be forged")
+    claimed = []
+    rows = []
+    for grade_id, notebook, auto_score, needs_manual in graded.grades:
+        verdict = verdicts.get((notebook, grade_id))
+        if verdict is None:
+            rows.append((grade_id, notebook, auto_score, needs_manual))
+            continue
+        if float(auto_score or 0) > 0 and (not verdict.answered or verdict.visible_failed):
+            claimed.append(grade_id)
+        rows.append((grade_id, notebook, verdict.points, False))
+    graded.grades = rows
+    if claimed:
+        notes.append("test cells passed in the kernel with nothing to score (no answer saved, nothing handed "
+                     "in, or visible checks that fail on the values handed in): the submission's code "
+                     f"interfered with its kernel's checks; the grader's own scores stand: {', '.join(claimed)}")
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            key = (path.stem, cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+            if key in verdicts and cell.cell_type == "code":
+                cell.outputs = [trusted.as_output(verdicts[key])]
+        nbformat.write(nb, path)
+    return notes
+
+
+def _changed(before: Path, after: Path) -> bool:
+    read = (lambda p: p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+    return read(before) != read(after)
+
+
+@contextlib.contextmanager
+def _environment(values: dict):
+    """Set environment variables for the kernel nbgrader starts, and put them back after."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
