@@ -33,7 +33,7 @@ from grader.cohort import simulate_cohort  # noqa: E402
 from grader.pipeline import nbgrader, prepare_course  # noqa: E402
 
 ASSIGNMENTS = ("m02_empathic_process", "m07_alliance_and_the_spectrum")
-TARGET = 1.8
+TARGET = 2.5
 
 
 def cells(course: Path) -> dict:

@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from grader.answers import SCHEMA_VERSION as ANSWERS_SCHEMA_VERSION
+from grader.gradecells import REQUIRE_CALL
 from grader.errors import GraderError
 from grader.itembank import MARKERS, PATTERNS, ItemBank, Vignette, load_bank
 
@@ -31,7 +32,6 @@ BLANK_SHARE, HALF_SHARE = 0.07, 0.13
 DIFFICULTY_SHIFT = {"beginner": 0.8, "intermediate": 0.0, "advanced": -0.8}
 #: The moment every simulated answer is dated from, so that output is reproducible.
 EPOCH = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
-TASK_CALL = re.compile(r"""require_answer\(\s*["']([a-z]{2}-\d{3})["']\s*,\s*["'](\w+)["']\s*\)""")
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def keyed_answers_file(notebook: Path | str, folder: Path | str) -> Path:
 
 def tasks_of(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     """The (item id, task) pairs a notebook's autograder tests check, in order."""
-    return [pair for cell in nb.cells if cell.cell_type == "code" for pair in TASK_CALL.findall(cell.source)]
+    return [pair for cell in nb.cells if cell.cell_type == "code" for pair in REQUIRE_CALL.findall(cell.source)]
 
 
 def _fill(nb, model, student: SimulatedStudent, rng: random.Random, bank: ItemBank, answers: dict) -> None:

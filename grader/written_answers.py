@@ -8,7 +8,6 @@ Cells still holding nbgrader's placeholder, or nothing, are unanswered and left 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,11 @@ from pathlib import Path
 import nbformat
 
 from grader.errors import GraderError
+from grader.gradecells import parse_written
 from grader.pseudonyms import answer_id, course_secret
 
 #: What nbgrader leaves in a written-answer cell the student never touched.
 PLACEHOLDER = "YOUR ANSWER HERE"
-_ITEM = re.compile(r"free_text_([a-z]{2})_(\d{3})")
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,7 @@ class Collected:
 
 def vignette_of(grade_id: str) -> str:
     """The item id a written-answer grade id names: ``free_text_rc_020`` -> ``rc-020``."""
-    match = _ITEM.fullmatch(grade_id)
-    return f"{match.group(1)}-{match.group(2)}" if match else ""
+    return parse_written(grade_id) or ""
 
 
 def is_unanswered(text: str) -> bool:

@@ -160,7 +160,7 @@ def test_pipeline_end_to_end(course, assignment):
     _hand_in(course, assignment, "solution", solved=True)
     _hand_in(course, assignment, "blank", solved=False)
     graded = subprocess.run([str(Path(sys.executable).parent / "dialectic"), "autograde", assignment, "--force",
-                             "--course", str(course)], env=ENV, capture_output=True, text=True)
+                             "--feedback", "full", "--course", str(course)], env=ENV, capture_output=True, text=True)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert f"{COHORT + 2} graded, 0 could not be graded" in graded.stdout
     _nbgrader(course, "generate_feedback", assignment, "--force")
@@ -219,6 +219,9 @@ def _assert_feedback_teaches(course: Path, assignment: str, source) -> None:
     for item_id, _ in tasks_of(source):
         assert bank.item(item_id).best.rationale in text, f"feedback lacks the rationale of {item_id}"
     assert "<svg" in page or "data:image/svg+xml;base64," in page, "feedback should show the charts as images"
+    hidden = {line.strip() for block in HIDDEN.findall("\n".join(c.source for c in source.cells))
+              for line in block.splitlines() if len(line.strip()) > 12}
+    assert not [line for line in hidden if line in text], "feedback shows hidden test code"
     for student in ("s001", "blank"):
         assert (course / "feedback" / student / assignment / f"{assignment}.html").exists()
 

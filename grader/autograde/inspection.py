@@ -15,6 +15,7 @@ from pathlib import Path
 from nbgrader import api
 from sqlalchemy import create_engine, select
 
+from grader.autograde.tampering import tampering
 from grader.gradecells import without_hidden_tests
 
 
@@ -39,6 +40,10 @@ def inspect_submission(folder: Path, gradebook: Path, assignment: str, max_file_
                 .join(api.GradeCell, (api.GradeCell.name == api.SourceCell.name)
                       & (api.GradeCell.notebook_id == api.Notebook.id))
                 .where(api.Assignment.name == assignment, api.SourceCell.locked.is_(True))).all()
+            known = set(connection.execute(
+                select(api.Notebook.name, api.SourceCell.name)
+                .join(api.Notebook, api.SourceCell.notebook_id == api.Notebook.id).join(api.Assignment)
+                .where(api.Assignment.name == assignment)).all())
     finally:
         engine.dispose()
     notes: list[str] = []
@@ -75,13 +80,34 @@ def inspect_submission(folder: Path, gradebook: Path, assignment: str, max_file_
         if added:
             notes.append(f"{name}.ipynb: code cells the release does not have (cell {', '.join(added)}): they ran "
                          "in the sandbox like the rest; the grader's scores do not depend on them")
-        mine = {_grade_id(c): _source(c) for c in nb.cells if _grade_id(c)}
+        for index, cell in enumerate(nb.cells):
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type == "code" and (meta.get("solution") or not _grade_id(cell)):
+                for finding in tampering(_source(cell)):
+                    notes.append(f"{name}.ipynb, cell {index + 1}, {finding}")
         ours = [cell for (nb_name, cell) in tests if nb_name == name]
-        changed = [_grade_id(c) for c in nb.cells if (name, _grade_id(c)) in tests
+        unknown = [c for c in nb.cells if _grade_id(c) and (name, _grade_id(c)) not in known]
+        if unknown:
+            notes.append(f"{name}.ipynb: cells with grade ids the assignment does not have (renamed?), graded "
+                         f"as plain cells: {', '.join(_grade_id(c) for c in unknown)}")
+            for cell in unknown:
+                del cell.metadata["nbgrader"]
+        changed = [c for c in nb.cells if (name, _grade_id(c)) in tests
                    and _metadata_changed(c, *tests[(name, _grade_id(c))][1:])]
         if changed:
             notes.append(f"{name}.ipynb: test cells whose type, points or grading flags were changed, restored "
-                         f"from the instructor's copy: {', '.join(changed)}")
+                         f"from the instructor's copy: {', '.join(_grade_id(c) for c in changed)}")
+            for cell in changed:  # nbgrader restores source and points but not the flags (GetGrades then fails)
+                _, points, kind = tests[(name, _grade_id(cell))]
+                cell.cell_type = kind
+                cell.metadata["nbgrader"] = _test_metadata(_grade_id(cell), points)
+                if kind == "code":
+                    cell.setdefault("outputs", [])
+                    cell.setdefault("execution_count", None)
+                else:
+                    cell.pop("outputs", None)
+                    cell.pop("execution_count", None)
+        mine = {_grade_id(c): _source(c) for c in nb.cells if _grade_id(c)}
         deleted = [t for t in ours if t not in mine]
         edited = [t for t in ours if t in mine and _lines(mine[t]) != _lines(tests[(name, t)][0])]
         if deleted:
@@ -92,7 +118,7 @@ def inspect_submission(folder: Path, gradebook: Path, assignment: str, max_file_
         if edited:
             notes.append(f"{name}.ipynb: test cells edited, restored from the instructor's copy: "
                          f"{', '.join(edited)}")
-        if duplicated or deleted:
+        if duplicated or deleted or unknown or changed:
             nbformat.write(nb, path)
     return "", notes
 
@@ -107,8 +133,7 @@ def _restore(nb, deleted: list[str], cells: dict, released: Path | None) -> None
     for grade_id in deleted:
         source, points, kind = cells[grade_id]
         cell = (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(source)
-        cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True, "points": points,
-                                     "schema_version": 3, "solution": False, "task": False}
+        cell.metadata["nbgrader"] = _test_metadata(grade_id, points)
         position = len(nb.cells)
         if grade_id in order:
             before = [g for g in order[:order.index(grade_id)] if g]
@@ -120,6 +145,11 @@ def _restore(nb, deleted: list[str], cells: dict, released: Path | None) -> None
             else:
                 position = 0
         nb.cells.insert(position, cell)
+
+
+def _test_metadata(grade_id: str, points) -> dict:
+    return {"grade": True, "grade_id": grade_id, "locked": True, "points": points,
+            "schema_version": 3, "solution": False, "task": False}
 
 
 def _metadata_changed(cell, points, kind) -> bool:

@@ -26,6 +26,8 @@ def run_notes(folder: Path, timeout: int) -> list[str]:
                 name = output.get("ename") if output.get("output_type") == "error" else None
                 if name in ("CellTimeoutError", "KeyboardInterrupt"):
                     notes.append(f"{path.name}, {where}: still running after {timeout} s, interrupted")
+                elif name == "HandInError":
+                    notes.append(f"{path.name}, {where}: {output.get('evalue')}"[:300])
                 elif name in SYSTEM_ERRORS:
                     notes.append(f"{path.name}, {where}: {name}: {str(output.get('evalue'))[:200]}")
     return notes
