@@ -131,3 +131,26 @@ def test_the_command_reports_isolation_progress_and_notes(fresh):
     assert f"{ASSIGNMENT} s002 note: responses.json cannot be read" in done.stdout
     again = subprocess.run([str(bin_dir / "dialectic"), "autograde", "--help"], capture_output=True, text=True)
     assert "sandboxed" in again.stdout and "--scheduler" in again.stdout
+
+
+@pytest.mark.parametrize("written, expected", [(None, 120), ("c.Execute.timeout = 45\n", 45)])
+def test_the_cell_timeout_comes_from_the_course_config(tmp_path, written, expected):
+    from grader.autograde import course_timeout
+    from grader.paths import REPO_ROOT
+
+    config = (REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8") if written is None else written
+    (tmp_path / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    assert course_timeout(tmp_path) == expected
+
+
+def test_the_kernel_is_shown_no_instructor_bank(tmp_path):
+    """The instructor bank is covered wherever it sits; the student edition is bound back."""
+    from grader.autograde import grading_policy
+    from grader.paths import item_bank_dir, physiology_dir
+
+    policy = grading_policy(tmp_path, 60, True, tmp_path / "student-bank")
+    hidden = [p for p in policy.hide]
+    assert str(item_bank_dir().resolve()) in hidden
+    assert not any(str(physiology_dir().resolve()).startswith(h + "/") or str(physiology_dir().resolve()) == h
+                   for h in hidden)
+    assert str((tmp_path / "student-bank").resolve()) in policy.visible

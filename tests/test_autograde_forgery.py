@@ -71,7 +71,7 @@ class Anything:
     def __getitem__(self, key): return self
 spectrum_summary = Anything()
 spectrum_summary.index = Anything()
-spectrum_summary.columns = Anything()"""
+spectrum_summary.columns = ["responses", "mean_carkhuff"]"""
 PATCH_PANDAS = """import pandas as pd, numpy as np
 pd.DataFrame.__eq__ = lambda self, other: True
 pd.Series.tolist = lambda self: [41, 62, 70, 50, 37]
@@ -85,7 +85,8 @@ REWRITE_ANSWERS = """import json, pathlib
 pathlib.Path("responses.json").write_text(json.dumps(ANSWERS))"""
 READ_KEY_FILES = """import glob
 found = []
-for pattern in ("/work/**/responses.csv", "/tmp/**/responses.csv", "/root/**/item_bank/*.csv", "../**/*.csv"):
+for pattern in ("/work/**/responses.csv", "/home/**/responses.csv", "/root/**/item_bank/*.csv", "../**/*.csv",
+                "/opt/**/responses.csv", "/srv/**/responses.csv"):
     for path in glob.glob(pattern, recursive=True):
         found.append(open(path).read())
 print("\\n".join(found))
@@ -196,10 +197,11 @@ def test_there_are_at_least_fifteen_distinct_attempts():
 def test_forgery_earns_nothing_and_is_named(forged, attack):
     course, outcomes = forged
     outcome = outcomes[attack]
-    assert outcome.status == "graded", outcome.reason
+    # "failed" is a fair end too: code that breaks its own kernel is flagged and scores 0
+    assert outcome.status in ("graded", "failed"), outcome
     assert _auto_points(course, attack) == 0, outcome.notes
     expected = ATTACKS[attack][2]
-    assert any(expected in note for note in outcome.notes), outcome.notes
+    assert any(expected in said for said in (*outcome.notes, outcome.reason)), outcome
 
 
 def test_an_honest_submission_in_the_same_run_keeps_full_marks(forged):

@@ -19,6 +19,10 @@ from grader import paths, sandbox
 
 #: Seconds a single cell may run when the course's nbgrader_config.py does not say.
 DEFAULT_TIMEOUT = 120
+#: What the kernel sees of the machine besides its Python, grader and the physiology data: the
+#: system folders a Python process needs. Everything else (/home, /root, /srv, /opt, /var,
+#: /run, /work, other checkouts and copies of the bank...) is covered.
+SYSTEM = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev")
 #: A whole submission may take this many cell timeouts (plus a minute) before its worker is killed.
 WALL_CLOCK_CELLS = 20
 
@@ -43,19 +47,21 @@ def grading_policy(course: Path, timeout: int, sandboxed: bool = True,
                    student_bank: Path | None = None) -> sandbox.Policy:
     """The sandbox of a grading kernel: what it must not see, and its limits.
 
-    Hidden: every entry of the course directory and, in a checkout of this repository,
-    every entry but the Python environment, the ``grader`` package and the physiology data,
-    down to the file: the instructor item bank is covered even when it sits beside data the
-    kernel needs. ``student_bank`` is bound back, read-only. The kernel's own folder is
-    bound back, writable, by the worker.
+    An allow-list: the kernel sees the system folders (:data:`SYSTEM`), its Python
+    environment, the ``grader`` package, the physiology data and ``student_bank`` (bound
+    back, read-only). Everything else on the machine is covered, down to the file: the
+    course directory, this checkout, the instructor item bank wherever it lives, any other
+    copy of it, home folders. The kernel's own folder is bound back, writable, by the worker.
     """
     needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, Path(sandbox.__file__).parent,
                                            paths.physiology_dir())]
-    bases = [Path(course).resolve()]
-    if (paths.REPO_ROOT / "pyproject.toml").exists() and (paths.REPO_ROOT / "exercises").is_dir():
-        bases.append(paths.REPO_ROOT.resolve())
-    hide = {str(p) for base in bases for p in _all_but(base, needed)}
-    hide.add(str(paths.item_bank_dir().resolve()))  # also where a deployment keeps it elsewhere
+    shown = needed + [Path(p) for p in SYSTEM if Path(p).exists()]
+    hide = {str(p) for p in _all_but(Path("/"), shown)}
+    for private in ("/tmp", "/var/tmp", "/dev/shm"):  # the sandbox gives the kernel empty ones
+        hide.discard(private)
+    for secret in (Path(course).resolve(), paths.item_bank_dir().resolve()):  # even under a shown folder
+        if not any(secret == Path(h) or Path(h) in secret.parents for h in hide):
+            hide.add(str(secret))
     visible = [str(n) for n in needed] + ([str(Path(student_bank).resolve())] if student_bank else [])
     return sandbox.Policy(hide=sorted(hide), visible=visible, cpu_seconds=wall_clock(timeout),
                           namespaces=sandboxed)
@@ -100,7 +106,7 @@ def check_isolation(course: Path | str, timeout: int | None = None, sandboxed: b
     outside = Path(sandbox.__file__).parent / f".sandbox-check-{os.getpid()}"
     try:
         report = sandbox.check(policy, probe / "hidden", outside)
-        problem = keys_visible(policy, bank, [course, paths.REPO_ROOT, Path(sys.prefix)])
+        problem = keys_visible(policy, bank, [Path("/")])
         if problem:
             report.missing["keys"] = problem
         else:
@@ -123,7 +129,7 @@ for name in ("responses.csv", "vignettes.csv"):
         seen["instructor_bank"][name] = ""
 for root in roots:
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
         for name in files:
             if name in ("responses.csv", "vignettes.csv"):
                 path = os.path.join(folder, name)
