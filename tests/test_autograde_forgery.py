@@ -176,6 +176,8 @@ def forged(tmp_path_factory):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") and cell.cell_type == "code":
             cell.source = re.sub(r"### (BEGIN|END) SOLUTION\n", "", by_id[meta["grade_id"]].source)
+        elif meta.get("solution"):
+            cell.source = "It sounds as if coming here today took effort, and part of you wonders if it helps."
     nbformat.write(released, honest / f"{A}.ipynb")
     (honest / "responses.json").write_text(json.dumps(answers), encoding="utf-8")
     outcomes = {o.student_id: o for o in autograde_cohort(course, A, workers=2, force=True)}
