@@ -277,21 +277,29 @@ class Rater:
             digest.update(np.ascontiguousarray(self.weights[name]).tobytes())
         return digest.hexdigest()
 
+    def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
+        """Each text's probability of each position in POSITIONS (rows sum to 1)."""
+        w = self.weights
+        x = np.vstack([features(v, t) for v, t in zip(embeddings, texts)])
+        scores = x @ w["position_coef"].T + w["position_intercept"]
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        known = exp / exp.sum(axis=1, keepdims=True)
+        out = np.zeros((len(texts), len(POSITIONS)))
+        for column, cls in enumerate(w["classes"]):
+            out[:, POSITIONS.index(int(cls))] = known[:, column]
+        return out
+
     def rate(self, item_id: str, text: str) -> Reading:
         """Read one written response to the vignette ``item_id``."""
         check_input(self.bank, item_id, text)
         from grader.encoder import encoder
 
         embedding = encoder().encode(text)
-        x = features(embedding, text)[None, :]
-        w = self.weights
-        scores = (x @ w["position_coef"].T + w["position_intercept"])[0]
-        proba = np.exp(scores - scores.max())
-        probabilities = {int(p): float(v) for p, v in zip(w["classes"], proba / proba.sum())}
-        probabilities = {p: probabilities.get(p, 0.0) for p in POSITIONS}
+        probabilities = dict(zip(POSITIONS, map(float, self.probabilities(embedding[None, :], [text])[0])))
         guess = max(POSITIONS, key=lambda p: (probabilities[p], -abs(p)))
         similarities = self._embeddings @ embedding
-        estimates = (x @ w["level_coef"].T + w["level_intercept"])[0]
+        x = features(embedding, text)[None, :]
+        estimates = (x @ self.weights["level_coef"].T + self.weights["level_intercept"])[0]
         levels = dict(zip(LEVELS, map(float, estimates)))
         carkhuff, resonance, regulation = _within_rubric(guess, levels)
         reasons = _unsure_reasons(text, probabilities[guess], float(similarities.max()))
