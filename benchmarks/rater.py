@@ -60,7 +60,7 @@ def majority(train, test_texts):
 def tfidf(train, test_texts):
     model = make_pipeline(
         make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)),
         LogisticRegression(C=10, max_iter=5000))
     model.fit([e.text for e in train], [e.position for e in train])
     proba = np.zeros((len(test_texts), 5))
@@ -69,8 +69,6 @@ def tfidf(train, test_texts):
 
 
 def evaluate(bank, examples, cache):
-    vectors = dict(zip((e.text for e in examples), cache.get([e.text for e in examples])))
-
     def rater(train, test_texts):
         model = Rater(bank, train, cache=cache)
         return model.probabilities(cache.get(test_texts), test_texts)
@@ -82,6 +80,7 @@ def evaluate(bank, examples, cache):
     # (a) leave one practice vignette out
     for name, method in methods.items():
         truth, proba = [], []
+        print(f"(a) {name}...", file=sys.stderr, flush=True)
         for vignette in sorted({e.vignette_id for e in practice}):
             train = [e for e in examples if e.vignette_id != vignette]
             test = [e for e in practice if e.vignette_id == vignette]
@@ -93,7 +92,6 @@ def evaluate(bank, examples, cache):
     truth = np.array([r.spectrum_position for r in held])
     for name, method in methods.items():
         results[(name, "b")] = metrics(truth, method(examples, [r.text for r in held]))
-    del vectors
     return methods, results, len(practice), len(held)
 
 
@@ -124,8 +122,7 @@ print(json.dumps({"load_wall": load_wall, "load_cpu": load_cpu,
 def install_size() -> list[tuple[str, float]]:
     """Size of each package the rater adds, with the dependencies nothing else needed."""
     rows = []
-    for name in (*RATER_PACKAGES, "sympy", "mpmath", "flatbuffers", "protobuf", "huggingface-hub",
-                 "coloredlogs", "humanfriendly", "hf-xet"):
+    for name in (*RATER_PACKAGES, "flatbuffers", "protobuf", "huggingface-hub", "hf-xet"):
         try:
             dist = distribution(name)
         except PackageNotFoundError:
