@@ -238,12 +238,37 @@ def _ratings_parser(commands) -> None:
                            help="how many of the largest disagreements to list (default 10)")
     agreement.set_defaults(run=_ratings_agreement)
 
+    rate = commands.add_parser(
+        "rate", help="read written responses with the formative rater (machine reading, not a grade)",
+        description="Read each row of IN (a CSV with the columns id,item_id,text) with the formative "
+                    "rater and write it to OUT with position (empty when the rater is unsure), "
+                    "p_-2 ... p_+2, carkhuff_level, resonance, regulation, unsure (the reasons) and "
+                    "error. A row that cannot be read (unknown item id, empty text, more than 2,000 "
+                    "characters) is named with its reason and kept in OUT with the error; the rest "
+                    "are rated, and the command then exits 1. The rater is trained only on practice "
+                    "keys and the exemplar corpus: a formative estimate, never a grade or a clinical "
+                    "judgement.")
+    rate.add_argument("--in", dest="inp", type=Path, required=True, metavar="IN", help="CSV to read")
+    rate.add_argument("--out", type=Path, required=True, metavar="OUT", help="CSV to write")
+    rate.set_defaults(run=_rate)
+
+    embeddings = commands.add_parser(
+        "rater-embeddings", help="regenerate the rater's shipped embedding cache",
+        description="Embed every training text of the rater (practice responses and exemplars) and "
+                    "write grader/rater_model/embeddings.npz, so that the rater loads without "
+                    "embedding them first. Run after editing a practice response or an exemplar's text.")
+    embeddings.set_defaults(run=_rater_embeddings)
+
 
 def _validate_data(args) -> int:
+    from grader.exemplars import load_exemplars
     from grader.itembank import load_bank
     from grader.physiology import load as load_physiology
 
-    counts = load_bank(args.bank).counts()
+    bank = load_bank(args.bank)
+    counts = bank.counts()
+    exemplar_vignettes, exemplars = load_exemplars(bank=bank)
+    counts["exemplars"] = {"vignettes": int(len(exemplar_vignettes)), "responses": int(len(exemplars))}
     physiology = load_physiology()
     counts["physiology"] = {
         "dyads": int(len(physiology.dyads)),
@@ -260,8 +285,38 @@ def _validate_data(args) -> int:
         for name, n in counts[key].items():
             print(f"  {name:<24}{n:>4}")
     p = counts["physiology"]
+    e = counts["exemplars"]
+    print(f"\nRater exemplars: {e['responses']} keyed responses, {e['vignettes']} exemplar vignettes - valid.")
     print(f"\nPhysiology: {p['dyads']} dyads, {p['episodes']} labelled episodes, "
           f"{p['samples']:,} samples - valid.")
+    return 0
+
+
+def _rate(args) -> int:
+    from tqdm import tqdm
+
+    from grader.rate_file import rate_file
+
+    with tqdm(desc="rating", unit="response", disable=None) as bar:
+        def done(n, total):
+            bar.total = total
+            bar.update(1)
+        report = rate_file(args.inp, args.out, progress=done)
+    for problem in report.problems:
+        print(f"dialectic rate: {problem}", file=sys.stderr)
+    print(f"Rated {report.rated} of {report.rows} responses ({report.unsure} unsure) into {args.out}. "
+          "A formative machine reading: not a grade.")
+    if report.problems:
+        print(f"{len(report.problems)} row(s) could not be rated; their reasons are in the error column.",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _rater_embeddings(args) -> int:
+    from grader.rater import write_shipped_cache
+
+    print(f"Wrote {write_shipped_cache()}.")
     return 0
 
 

@@ -52,6 +52,8 @@ def build_report(course: Path | str, out: Path | str, *, db_url: str | None = No
     step("charts")
     agreement = _agreement_section(course, pseudonymize)
     step("rater agreement")
+    from grader import machine_reader  # loads the rater's model only when a report is built
+
     students = data.students["student_id"].nunique()
     support = cohort_view.support_table(data)
     body = [
@@ -71,6 +73,8 @@ def build_report(course: Path | str, out: Path | str, *, db_url: str | None = No
         "choosing each option.</p>",
         _table(items, "item_analysis", flagged="flags"),
         "<h2 id='agreement'>Rater agreement</h2>", agreement,
+        "<h3 id='machine-reader'>Machine reader (formative rater): agreement with the human raters</h3>",
+        machine_reader.report_section(course),
         "<h2 id='profiles'>Competency profiles</h2>",
         "<p class='note'>Area columns: mean item credit. Map: mean resonance and regulation of the "
         "responses the student chose. Lean: mean spectrum position of those choices (negative "

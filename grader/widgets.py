@@ -5,6 +5,7 @@
     MarkerItem("rc-007")       # name the rupture and its 3RS marker
     PatternItem("at-002")      # recognise the therapist's state, choose a next step
     ComposeItem("is-004")      # write your own response and rate it on the rubric
+    WriteFirstItem("ep-003")   # write before seeing the candidates, then compare
     Reflection("alliance-1", "What pulls you toward colluding?")
     PhysiologyExplorer("d03")  # a dyad's physiology, with a selectable time window
 
@@ -398,7 +399,7 @@ class PatternItem(ChoiceItem):
 
 
 class ComposeItem(_Item):
-    """Write what you would say, rate it on the rubric, then compare with the keyed response."""
+    """Write what you would say, rate it on the rubric, see the rater's formative reading, compare."""
 
     task = "compose"
     instructions = "Write what you would say to this client, then rate your response on the rubric."
@@ -413,18 +414,36 @@ class ComposeItem(_Item):
         self.save_button = widgets.Button(description="Save my response", button_style="primary",
                                           tooltip="Save your response and self-ratings")
         self.save_button.on_click(lambda _: self._save("compose"))
-        return [self.text, widgets.HTML(rubric.as_html()), *self.ratings.values(), self.save_button]
+        return [self.text, widgets.HTML(rubric.as_html()), *self.ratings.values(), self.save_button,
+                self._reading_controls()]
+
+    def _reading_controls(self) -> widgets.VBox:
+        """The rater's reading and the learner's answer to it, shown once a response is saved."""
+        self.reading, self.reading_summary = widgets.HTML(layout=_FULL_WIDTH), None
+        self.disagreement = widgets.Textarea(
+            placeholder="Do you read your response differently from the rater? Say where and why.",
+            description="Your view:", layout=widgets.Layout(width="100%", height="4em"),
+            style={"description_width": "initial"})
+        self.view_button = widgets.Button(description="Save my view", tooltip="Save your view with your response")
+        self.view_button.on_click(lambda _: self._save("compose"))
+        self.reading_box = widgets.VBox([self.reading, self.disagreement, self.view_button],
+                                        layout=widgets.Layout(width="100%", display="none"))
+        self.reading_box.add_class("dialectic-reading-box")
+        return self.reading_box
 
     def _controls(self):
-        return [self.text, *self.ratings.values(), self.save_button]
+        return [self.text, *self.ratings.values(), self.save_button, self.disagreement, self.view_button]
 
     def _restore(self, saved):
         answer = saved.get("compose")
         if answer:
             self.text.value = answer["text"]
+            self.disagreement.value = answer.get("disagreement", "")
             for key, level in answer.get("self_rating", {}).items():
                 if key in self.ratings:
                     self.ratings[key].value = level
+            if answer.get("rater"):
+                self._read()
 
     def _observe(self):
         pass  # saved by the button: half-typed text is not an answer
@@ -433,13 +452,35 @@ class ComposeItem(_Item):
         if not self.text.value.strip():
             self.status.value = "<small>Write a response before saving.</small>"
             return
+        self._read()
         super()._save(task)
+
+    def _read(self) -> None:
+        """The formative reading of the text, in practice mode only (assessment is graded later)."""
+        if self.mode != "practice":
+            return
+        from grader.rater import load_rater
+        from grader.rater_view import reading_html, summary
+
+        try:
+            reading = load_rater(self.bank).rate(self.item.item_id, self.text.value)
+        except GraderError as exc:
+            self.reading.value = f"<div class='dialectic-error' role='alert'>{html.escape(str(exc))}</div>"
+            self.reading_summary = None
+        else:
+            self.reading.value, self.reading_summary = reading_html(reading), summary(reading)
+        self.reading_box.layout.display = "flex"
 
     def _answer(self, task):
         if not self.text.value.strip():
             return None
         ratings = {k: t.value for k, t in self.ratings.items() if t.value is not None}
-        return {"text": self.text.value, "self_rating": ratings}
+        answer = {"text": self.text.value, "self_rating": ratings}
+        if self.reading_summary:
+            answer["rater"] = self.reading_summary
+        if self.disagreement.value.strip():
+            answer["disagreement"] = self.disagreement.value
+        return answer
 
     def _feedback_html(self):
         if not self.text.value.strip():
@@ -448,6 +489,29 @@ class ComposeItem(_Item):
         return ("<div class='dialectic-feedback' role='status'><b>Compare with the keyed response</b> "
                 f"({html.escape(position_label(0))}, Carkhuff level {best.carkhuff_level}):"
                 f"<blockquote>{html.escape(best.text)}</blockquote>{html.escape(best.rationale)}</div>")
+
+
+class WriteFirstItem(ComposeItem):
+    """Write first, then compare: the candidates stay hidden until the learner has written."""
+
+    instructions = ("Before you see any candidate responses, write what you would say. Then see the "
+                    "rater's formative reading and the keyed candidates.")
+
+    def _build_controls(self):
+        controls = super()._build_controls()
+        self.ratings = {}
+        self.save_button.description = "Save and compare"
+        return [self.text, self.save_button, controls[-1]]
+
+    def _feedback_html(self):
+        if not self.text.value.strip():
+            return ""
+        rows = "".join(
+            f"<li><b>({r.letter}) {html.escape(position_label(r.spectrum_position))}</b>"
+            f"{' - the keyed best' if r == self.item.best else ''}: <i>\u201c{html.escape(r.text)}\u201d</i>"
+            f"<br>{html.escape(r.rationale)}</li>" for r in self.item.responses)
+        return (f"<div class='dialectic-feedback' role='status'><b>Now compare: the keyed candidates</b>"
+                f"<ul>{rows}</ul></div>")
 
 
 class Reflection(widgets.VBox):

@@ -22,9 +22,12 @@ def _pip_specs() -> dict[str, str]:
 def _conda_specs() -> dict[str, str]:
     env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text(encoding="utf-8"))
     specs = {}
+    entries = []
     for entry in env["dependencies"]:
-        if not isinstance(entry, str):
-            continue
+        # packages conda-forge lacks are listed under pip:, in pip's own syntax
+        entries += [e.replace("==", "=", 1) for e in entry.get("pip", []) if not e.startswith("-")] \
+            if isinstance(entry, dict) else [entry]
+    for entry in entries:
         name, spec = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", entry).groups()
         if name not in ("python", "pip"):
             specs[name.lower()] = spec.replace(" ", "")

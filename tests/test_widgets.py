@@ -100,7 +100,9 @@ def test_compose_item_saves_on_button_only(tmp_path, bank):
     assert not (tmp_path / "responses.json").exists()  # typing is not saving
     w.save_button.click()
     saved = _saved(tmp_path)["is-017"]["compose"]["value"]
-    assert saved == {"text": w.text.value, "self_rating": {"empathy": 4}}
+    assert (saved["text"], saved["self_rating"]) == (w.text.value, {"empathy": 4})
+    assert set(saved["rater"]["probabilities"]) == {"-2", "-1", "0", "1", "2"}  # the formative reading
+    assert "formative reading" in w.reading.value and "not a grade" in w.reading.value
     assert "Compare with the keyed response" in w.feedback.value
     restored = widgets.ComposeItem("is-017", directory=tmp_path)
     assert restored.text.value == w.text.value and restored.ratings["empathy"].value == 4

@@ -1,0 +1,109 @@
+"""The rater's reading in the course widgets, in a real JupyterLab in headless Debian chromium:
+ComposeItem shows the formative reading and saves the learner's disagreement; WriteFirstItem
+hides the candidates until the learner has written."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import pytest
+
+from grader.itembank import load_bank
+from tests.test_browser import _end_sessions, _run_all, _wait_for_kernel, course_server  # noqa: F401
+from tests.test_lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+NOTEBOOK = "rater_widgets.ipynb"
+COMPOSE, WRITE_FIRST = "ep-017", "rc-023"
+
+
+def _notebook(root) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from grader.widgets import ComposeItem, WriteFirstItem"),
+                nbformat.v4.new_code_cell(f'ComposeItem("{COMPOSE}")'),
+                nbformat.v4.new_code_cell(f'WriteFirstItem("{WRITE_FIRST}")')]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / NOTEBOOK)
+
+
+def _saved(answers, item_id, key, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers.exists():
+            value = json.loads(answers.read_text(encoding="utf-8"))["answers"].get(item_id, {}).get("compose", {})
+            if key in value.get("value", {}):
+                return value["value"]
+        time.sleep(0.3)
+    raise AssertionError(f"{key} of {item_id} was not saved")
+
+
+def _no_overlap(boxes) -> bool:
+    return all(a["x"] + a["width"] <= b["x"] + 0.5 for a, b in zip(boxes, boxes[1:]))
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_compose_and_write_first_show_the_formative_reading(course_server, width):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    root = course_server["root"]
+    _notebook(root)
+    answers = root / "responses.json"
+    if answers.exists():
+        answers.unlink()
+    hidden = load_bank().item(WRITE_FIRST).responses[0].text
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": width, "height": 1100})
+        try:
+            _end_sessions(course_server)
+            page.goto(f"{course_server['url']}/lab/tree/{NOTEBOOK}?reset&token={course_server['token']}")
+            _wait_for_kernel(page)
+            _run_all(page)
+            compose = page.locator(".dialectic-item-widget").nth(0)
+            write_first = page.locator(".dialectic-item-widget").nth(1)
+            write_first.wait_for(timeout=90_000)
+            # write first: no candidate is on the page before the learner has written
+            assert hidden[:40] not in page.inner_text("body")
+
+            compose.get_by_placeholder("What would you say?").fill(
+                "It sounds like my kindness is hard to take when part of you is sure you deserve none of it.")
+            compose.get_by_role("button", name="Save my response").click()
+            reading = compose.locator(".dialectic-reading")
+            expect(reading).to_contain_text("formative reading", timeout=120_000)
+            expect(reading).to_contain_text("not a grade")
+            expect(reading).to_contain_text("closest keyed responses")
+            bars = reading.locator(".dialectic-bar")
+            expect(bars).to_have_count(5)
+            boxes = [bars.nth(i).bounding_box() for i in range(5)]
+            assert _no_overlap(boxes), boxes
+            size = bars.first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+            assert size >= 11, f"probability labels are {size}px"
+            compose.get_by_placeholder("Do you read your response differently").fill(
+                "I think it reaches the shame more than the rater says.")
+            compose.get_by_role("button", name="Save my view").click()
+            saved = _saved(answers, COMPOSE, "disagreement")
+            assert saved["disagreement"].startswith("I think") and set(saved["rater"]["probabilities"]) == \
+                {"-2", "-1", "0", "1", "2"}
+            reading.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"rater-compose-{width}.png"))
+
+            write_first.get_by_placeholder("What would you say?").fill(
+                "Sure, every other week could work, whatever is easiest for you.")
+            write_first.get_by_role("button", name="Save and compare").click()
+            expect(write_first.locator(".dialectic-reading")).to_contain_text("formative reading", timeout=60_000)
+            expect(write_first.locator(".dialectic-feedback")).to_contain_text(hidden[:40], timeout=30_000)
+            expect(write_first).to_contain_text("the keyed best")
+            assert _saved(answers, WRITE_FIRST, "rater")["text"].startswith("Sure")
+            assert page.get_by_text("Error displaying widget").count() == 0
+            assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            write_first.locator(".dialectic-reading").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"rater-write-first-{width}.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"rater-failure-{width}.png"))
+            raise
+        finally:
+            browser.close()
