@@ -365,7 +365,7 @@ def _review_report(args) -> int:
 
     bank = load_bank(args.bank)
     tables = review_tables(load_reviews(args.course), bank)
-    written = write_report(tables, args.out)
+    written = write_report(tables, args.out, bank=bank)
     print(f"Review of {len(tables.vignettes)} vignettes by {len(tables.reviewers)} reviewers:")
     for row in tables.bank.itertuples():
         print(f"  {row.figure}: {row.value} {row._3}".rstrip())

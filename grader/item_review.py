@@ -419,8 +419,8 @@ def simulate_sheet(sheet: Path | str, seed: int, *, course: Path | str, harsher:
     for _, record, _ in records:
         cells = {k: record.get(k, "") for k in SHEET_COLUMNS}
         if cells["kind"] == "vignette":
-            cells["relevance"] = str(rng.choice((3, 4, 4, 4)))
-            cells["essential"] = rng.choice(("essential",) * 5 + ("useful",))
+            cells["relevance"] = str(rng.choice((2, 3, 3, 4, 4, 4, 4, 4)))
+            cells["essential"] = rng.choice(("essential",) * 6 + ("useful", "useful", "not necessary"))
         else:
             response = bank.response(responses[cells["response"]])
             key = response.spectrum_position

@@ -82,7 +82,7 @@ def _response_row(response, reviewers, positions, unsafe) -> dict:
     elif majority is not None and _sign(majority) == _sign(key) and majority != key:
         flags.append("key one step milder than the panel majority" if abs(majority) > abs(key)
                      else "key one step harsher than the panel majority")
-    if n >= 2 and (majority is None or max(given) - min(given) >= 2):
+    if n >= 2 and (majority is None or _iqr(given) >= 2):
         flags.append("low panel agreement")
     flagged = unsafe[unsafe["response_id"] == response.response_id]
     return {"item_id": response.item_id, "response_id": response.response_id, "key": key, "n": n,
@@ -120,8 +120,8 @@ def _vignette_row(item, ratings: pd.DataFrame, response_rows: list[dict]) -> dic
     flagged = [r for r in response_rows if r["flags"]]
     if flagged:
         flags.append(f"{len(flagged)} response(s) flagged")
-    return {"item_id": item.item_id, "area": item.area, "split": item.split, "version": item.version,
-            "review_status": item.review_status, "reviewers": int(ratings["reviewer"].nunique()),
+    return {"item_id": item.item_id, "area": item.area.replace("_", " "), "split": item.split,
+            "version": item.version, "review_status": item.review_status.replace("_", " "), "reviewers": int(ratings["reviewer"].nunique()),
             "i_cvi": icvi, "k_star": kstar, "k_star_reading": cv.kappa_label(kstar) if kstar is not None else "",
             "essential": f"{n_ess}/{len(essential)}" if essential else "", "cvr": ratio,
             "cvr_critical": critical[1] if critical else None,
@@ -183,14 +183,33 @@ def _majority(values: list[int]) -> int | None:
     return value if count > len(values) / 2 else None
 
 
+def _iqr(values: list[int]) -> float:
+    """The spread of the middle half of the placements (0 when most reviewers agree)."""
+    low, high = np.percentile(values, [25, 75])
+    return float(high - low)
+
+
 def _sign(position: int) -> int:
     return (position > 0) - (position < 0)
 
 
 # -- output ---------------------------------------------------------------------------------
 
-def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert review of the item bank") -> list[Path]:
+#: What the table of flagged responses shows (the CSV and the full table have every column).
+FLAGGED_COLUMNS = ["response_id", "text", "key", "placements", "panel_majority", "agreement_with_key", "flags",
+                   "unsafe_reasons"]
+#: Words stay whole in these tables; a wide table scrolls sideways instead.
+_REVIEW_CSS = "td {overflow-wrap: break-word;}"
+
+
+def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert review of the item bank",
+                 bank: ItemBank | None = None) -> list[Path]:
     """Write the HTML report to ``out`` and three CSV files beside it; return every path written."""
+    bank = bank or load_bank()
+
+    def bank_text(response_id: str) -> str:
+        return bank.response(response_id).text
+
     out = Path(out)
     paths = []
     for name, frame in (("bank", tables.bank), ("vignettes", tables.vignettes), ("responses", tables.responses)):
@@ -200,6 +219,7 @@ def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert 
         _write_atomically(path, buffer.getvalue(), encoding="utf-8")
         paths.append(path)
     flagged = tables.responses[tables.responses["flags"] != ""]
+    flagged = flagged.assign(text=[bank_text(rid) for rid in flagged["response_id"]])[FLAGGED_COLUMNS]
     body = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from {len(tables.reviewers)} "
@@ -216,7 +236,7 @@ def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert 
         "<p class='note'>k*: I-CVI adjusted for chance agreement (&gt; .74 excellent, .60-.74 good, .40-.59 "
         "fair). Best agreement: share of reviewers who picked the keyed best response. Key agreement: share "
         "of all placements of the vignette's responses that equal the key.</p>",
-        _table(tables.vignettes, "review_vignettes", flagged="flags"),
+        _table(_flags_first(tables.vignettes), "review_vignettes", flagged="flags"),
         f"<h2 id='flagged'>Responses to look at again ({len(flagged)})</h2>",
         "<p class='note'>Placements: each reviewer's position, -2 strongly collusive to +2 strongly "
         "confrontational. Milder or harsher: the key sits one step nearer to or further from attuned than "
@@ -227,9 +247,16 @@ def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert 
     ]
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
+            f"<title>{html.escape(title)}</title><style>{_CSS}{_REVIEW_CSS}</style></head>"
+            f"<body>{''.join(body)}</body></html>")
     _write_atomically(out, page, encoding="utf-8")
     return [out, *paths]
+
+
+def _flags_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its flags right after the id, where a reader scanning the rows sees them."""
+    rest = [c for c in frame.columns if c not in ("item_id", "flags")]
+    return frame[["item_id", "flags", *rest]]
 
 
 def record_in_bank(tables: ReviewTables, bank: ItemBank, *, on: str | None = None) -> list[str]:

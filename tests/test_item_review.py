@@ -140,7 +140,7 @@ def test_the_panel_figures(panel, bank, tmp_path):
     assert float(figures["Krippendorff's alpha, panel"]) > 0.8
     # the simulated panel places one-step keys two steps off: some keys are flagged milder
     assert int(figures["key milder than panel majority"]) > 0
-    paths = write_report(tables, tmp_path / "review.html")
+    paths = write_report(tables, tmp_path / "review.html", bank=bank)
     assert [p.name for p in paths] == ["review.html", "review.bank.csv", "review.vignettes.csv",
                                        "review.responses.csv"]
     page = paths[0].read_text(encoding="utf-8")
@@ -165,7 +165,7 @@ def test_flags_follow_their_definitions(bank):
     placements[attuned] = [1, 1, 0]              # panel majority confrontational: direction
     placements[mild] = [2 * keys[mild]] * 3     # key milder than the majority
     other = next(rid for rid in keys if rid not in (strong, attuned, mild))
-    placements[other] = [keys[other], 2, keys[other]]  # a spread of two steps: low agreement
+    placements[other] = [keys[other], 2, -1]     # no majority: low agreement
     rows = []
     for reviewer in ("R1", "R2", "R3"):
         rows += [(reviewer, "ep-001", "", "relevance", "4", ""), (reviewer, "ep-001", "", "essential", "essential", ""),
@@ -196,8 +196,20 @@ def test_recording_the_review_in_the_bank(panel, bank_copy):
     assert item.review_status == "expert_reviewed" and item.reviewed_on == "2026-12-01"
     assert item.review_panel_size == 4 and 0 <= item.review_icvi <= 1
     assert item.version == copy.item(recorded[0]).version, "figures are not keys: no version bump"
+    from grader.analytics import with_review_status
+
+    analysis = pd.DataFrame({"item_id": [recorded[0], others_id(after, recorded)], "p": [0.5, 0.7],
+                             "discrimination": [0.3, 0.1], "flags": ["", ""]})
+    shown = with_review_status(analysis, after)
+    assert list(shown.columns)[:4] == ["item_id", "p", "discrimination", "review"]
+    assert shown["review"].tolist() == ["expert reviewed", "author keyed"]
+    assert shown["panel"].iloc[0] == 4 and pd.isna(shown["panel I-CVI"].iloc[1])
     others = [i for i in after.ids() if i not in recorded]
     assert all(after.item(i).review_status == "author_keyed" and after.item(i).review_icvi is None for i in others)
+
+
+def others_id(bank, recorded):
+    return next(i for i in bank.ids() if i not in recorded)
 
 
 def test_review_figures_without_the_status_are_refused(bank_copy):
@@ -226,3 +238,49 @@ def test_cli_round_trip(tmp_path, capsys):
     assert main(["items", "review", "import", str(tmp_path / "nothing.csv"), "--reviewer", "R01",
                  "--course", str(course)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_report_reads_in_a_browser(panel, bank, tmp_path):
+    """At 1280 px: the tables are there, legible, and no cell overlaps its neighbour."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+    course, _, _, _ = panel
+    page_path = write_report(review_tables(load_reviews(course), bank), tmp_path / "review.html", bank=bank)[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(page_path.as_uri())
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "item-review-1280.png"), full_page=False)
+        for name in ("review_bank", "review_vignettes", "review_flagged", "review_responses"):
+            table = page.locator(f"table[data-table='{name}']")
+            assert table.is_visible(), name
+        layout = page.evaluate("""() => {
+            const out = {small: [], overlaps: [], broken: []};
+            for (const cell of document.querySelectorAll('th, td')) {
+                const size = parseFloat(getComputedStyle(cell).fontSize);
+                if (size < 11) out.small.push(cell.textContent);
+            }
+            for (const row of document.querySelectorAll('tr')) {
+                const cells = [...row.children].map(c => c.getBoundingClientRect());
+                for (let i = 1; i < cells.length; i++)
+                    if (cells[i].left < cells[i - 1].right - 1) out.overlaps.push(row.textContent.slice(0, 40));
+            }
+            // a word never breaks mid-word: every cell is at least as wide as its longest word
+            const ctx = document.createElement('canvas').getContext('2d');
+            for (const cell of document.querySelectorAll('table[data-table^=review] td')) {
+                const style = getComputedStyle(cell);
+                ctx.font = style.font;
+                const longest = Math.max(0, ...cell.textContent.split(/\\s+/).map(w => ctx.measureText(w).width));
+                const inner = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                if (longest > inner + 1) out.broken.push(cell.textContent.slice(0, 40));
+            }
+            return out;
+        }""")
+        browser.close()
+    assert layout == {"small": [], "overlaps": [], "broken": []}
+    assert "S-CVI/Ave" in page_path.read_text(encoding="utf-8")
