@@ -342,12 +342,7 @@ def _review_export(args) -> int:
 def _review_import(args) -> int:
     from grader.item_review import import_sheet
 
-    report = import_sheet(args.course, args.file, args.reviewer, replace=args.replace)
-    print(f"{report.sheet} ({report.rater}): {report.rows} rows read; {report.added} ratings added, "
-          f"{report.unchanged} unchanged, {report.replaced} replaced"
-          + (f"; {report.unrated} row(s) had no ratings" if report.unrated else "") + ".")
-    _print_problems(report)
-    return 0 if report.ok else 1
+    return _imported(import_sheet(args.course, args.file, args.reviewer, replace=args.replace), "ratings")
 
 
 def _review_simulate(args) -> int:
@@ -594,16 +589,14 @@ def _ratings_simulate(args) -> int:
 def _ratings_import(args) -> int:
     from grader.ratings import import_sheet
 
-    report = import_sheet(args.course, args.file, args.rater, replace=args.replace)
-    print(f"{report.sheet} ({report.rater}): {report.rows} rows read; {report.added} scores added, "
+    return _imported(import_sheet(args.course, args.file, args.rater, replace=args.replace), "scores")
+
+
+def _imported(report, what: str) -> int:
+    """Print what a sheet import (ratings or item review) stored and refused; exit 1 on any refusal."""
+    print(f"{report.sheet} ({report.rater}): {report.rows} rows read; {report.added} {what} added, "
           f"{report.unchanged} unchanged, {report.replaced} replaced"
-          + (f"; {report.unrated} row(s) had no scores" if report.unrated else "") + ".")
-    _print_problems(report)
-    return 0 if report.ok else 1
-
-
-def _print_problems(report) -> None:
-    """The warnings, bad rows and conflicts of a sheet import (ratings or item review)."""
+          + (f"; {report.unrated} row(s) had no {what}" if report.unrated else "") + ".")
     for warning in report.warnings:
         print(f"Note: {warning}")
     if report.bad_rows:
@@ -613,10 +606,11 @@ def _print_problems(report) -> None:
         for problem in report.bad_rows:
             print(f"  {problem}", file=sys.stderr)
     if report.conflicts:
-        print(f"\n{len(report.conflicts)} score(s) differ from ones already stored and were not changed "
+        print(f"\n{len(report.conflicts)} of the {what} differ from ones already stored and were not changed "
               "(import again with --replace to take this sheet's):", file=sys.stderr)
         for problem in report.conflicts:
             print(f"  {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
 
 
 def _ratings_agreement(args) -> int:
