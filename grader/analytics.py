@@ -186,6 +186,26 @@ def item_analysis(data: CohortData, bank: ItemBank | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+#: The bank's review columns shown beside the empirical statistics, as the item analysis names them.
+REVIEW_FIGURES = {"review_status": "review", "review_panel_size": "panel", "review_icvi": "panel I-CVI",
+                  "review_key_agreement": "panel key agreement"}
+
+
+def with_review_status(items: pd.DataFrame, bank: ItemBank | None = None) -> pd.DataFrame:
+    """The item analysis with each item's review status and latest panel figures from the bank.
+
+    They go right after difficulty and discrimination, so an instructor reads what the panel
+    said about a key beside how the cohort answered it.
+    """
+    bank = bank or load_bank()
+    review = bank.vignettes.set_index("item_id")[list(REVIEW_FIGURES)].rename(columns=REVIEW_FIGURES)
+    review["review"] = review["review"].astype(str).str.replace("_", " ")
+    out = items.join(review, on="item_id") if len(items) else items.assign(**{c: None for c in review})
+    after = list(out.columns).index("discrimination") + 1 if "discrimination" in out.columns else len(out.columns)
+    ordered = [c for c in out.columns[:after] if c not in review] + list(review)
+    return out[ordered + [c for c in out.columns if c not in ordered]]
+
+
 def _correlation(x: pd.Series, y: pd.Series) -> float | None:
     if len(x) < 3 or x.std() == 0 or y.std() == 0:
         return None

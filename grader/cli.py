@@ -171,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     answers.set_defaults(run=_answers)
 
     _ratings_parser(commands)
+    _items_parser(commands)
     return parser
 
 
@@ -258,6 +259,154 @@ def _ratings_parser(commands) -> None:
                     "write grader/rater_model/embeddings.npz, so that the rater loads without "
                     "embedding them first. Run after editing a practice response or an exemplar's text.")
     embeddings.set_defaults(run=_rater_embeddings)
+
+
+def _items_parser(commands) -> None:
+    items = commands.add_parser(
+        "items", help="the item bank's keys: expert review by a panel, and the history of changed keys",
+        description="Validate the item bank's keys with a panel of your own faculty (`items review`), and "
+                    "see how an item's keys changed across its versions (`items history`).")
+    actions = items.add_subparsers(dest="action", metavar="ACTION", required=True)
+    history = actions.add_parser(
+        "history", help="the recorded key changes of one item, and its keys at a version",
+        description="Print every recorded change of an item's keys (version, response, old and new value, "
+                    "reason). With --version, print the keys as they stood at that version, to explain a "
+                    "grade given before a change.")
+    history.add_argument("item", help="item id, e.g. rw-022")
+    history.add_argument("--version", type=int, help="print the keys as they stood at this version")
+    history.set_defaults(run=_items_history)
+
+    review = actions.add_parser(
+        "review", help="blind expert review of the keys: export sheets, import them, report",
+        description="A content-validity review by a panel of clinicians. Export one blind sheet per "
+                    "reviewer (vignettes and shuffled responses under codes, no keys), have each reviewer "
+                    "place every response on the spectrum, pick the best, rate each vignette's relevance "
+                    "(1-4) and whether it is essential, and flag unsafe responses; import each sheet; then "
+                    "report the panel's figures (I-CVI, S-CVI, Lawshe's CVR, Krippendorff's alpha) and the "
+                    "keys the panel disagrees with. Ratings live in COURSE/item-review/.")
+    steps = review.add_subparsers(dest="step", metavar="STEP", required=True)
+    course_help = "course directory, which keeps the review and its pseudonym secret (default: here)"
+
+    export = steps.add_parser(
+        "export", help="write one blind review sheet per reviewer",
+        description="Write review-R01.csv ... review-RNN.csv and README.txt into --out. Each sheet holds "
+                    "the chosen vignettes, each followed by its responses in an order of its own, under "
+                    "codes that cannot be looked up in the public bank, with no key.")
+    export.add_argument("--reviewers", type=int, required=True, help="how many reviewers (sheets)")
+    export.add_argument("--out", type=Path, required=True, help="folder to write the sheets into")
+    export.add_argument("--area", help="only vignettes of this area (e.g. rupture_withdrawal)")
+    export.add_argument("--sample", type=int, help="a random sample of this many vignettes (default: all)")
+    export.add_argument("--seed", type=int, help="seed of the sample and of each sheet's order")
+    export.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    export.set_defaults(run=_review_export)
+
+    imp = steps.add_parser(
+        "import", help="check a filled review sheet and store its ratings",
+        description="Check every row of a filled review sheet and store the good rows in "
+                    "COURSE/item-review/reviews.csv. Each bad row (unknown code, a position not in -2..2, "
+                    "relevance not in 1-4, two responses marked best, unsafe without a reason, edited text) "
+                    "is printed with its row number and reason and stores nothing. Exits 1 if any row was "
+                    "bad or any rating conflicted with a stored one; the good rows are stored anyway.")
+    imp.add_argument("file", type=Path, help="the filled CSV sheet")
+    imp.add_argument("--reviewer", help="the reviewer's pseudonym (default: from the file name, review-R01.csv)")
+    imp.add_argument("--replace", action="store_true", help="replace this reviewer's stored ratings that differ")
+    imp.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    imp.set_defaults(run=_review_import)
+
+    simulate = steps.add_parser(
+        "simulate", help="fill an exported sheet as a simulated reviewer would (demo and tests)",
+        description="Fill a sheet in place: each placement is the key, moved one step away from attuned "
+                    "with probability --harsher when the key is one step off, plus a little noise; the keyed "
+                    "best is marked; relevance 3-4. Deterministic for a seed.")
+    simulate.add_argument("file", type=Path, help="an exported sheet")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    simulate.add_argument("--harsher", type=float, default=0.3,
+                          help="chance that a one-step key is placed two steps off (default 0.3)")
+    simulate.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    simulate.set_defaults(run=_review_simulate)
+
+    report = steps.add_parser(
+        "report", help="the panel's figures as HTML and CSV; optionally record them in the bank",
+        description="Write the report (HTML) and report.bank.csv, report.vignettes.csv and "
+                    "report.responses.csv beside it. With --record, write each vignette's figures (panel "
+                    "size, I-CVI, best and key agreement, date) into the bank's vignettes.csv and mark it "
+                    "expert_reviewed.")
+    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    report.add_argument("--record", action="store_true", help="record the figures in the item bank")
+    report.add_argument("--bank", type=Path, help="item-bank folder (default: the course's)")
+    report.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    report.set_defaults(run=_review_report)
+
+
+def _items_history(args) -> int:
+    from grader.itembank import load_bank
+    from grader.key_history import item_history, keys_at, load_history
+
+    bank = load_bank()
+    item = bank.item(args.item)
+    if args.version is not None:
+        keys = keys_at(bank, args.item, args.version)
+        print(f"Keys of {args.item} at version {args.version} (now at version {item.version}):")
+        for response_id, values in keys.items():
+            print(f"  {response_id}: position {values['spectrum_position']}, Carkhuff {values['carkhuff_level']}, "
+                  f"resonance {values['resonance']}, regulation {values['regulation']}")
+        return 0
+    changes = item_history(load_history(bank.directory), args.item)
+    if changes.empty:
+        print(f"{args.item} is at version {item.version}; no key change is recorded.")
+        return 0
+    print(f"{args.item} is at version {item.version}. Recorded key changes:")
+    for c in changes.to_dict("records"):
+        what = f"v{c['version']} {c['response_id']} {c['column']}"
+        if c["column"] not in ("rationale", "safety_note"):
+            what += f" {c['old_value']} -> {c['new_value']}"
+        print(f"  {what}: {c['reason']} ({c['changed_on']})")
+    return 0
+
+
+def _review_export(args) -> int:
+    from grader.item_review import export_sheets
+
+    report = export_sheets(args.course, args.reviewers, args.out, area=args.area, sample=args.sample,
+                           seed=args.seed)
+    print(f"Wrote {len(report.sheets)} blind review sheet(s) of {len(report.vignettes)} vignettes and "
+          f"{report.responses} responses to {args.out}:")
+    for sheet in report.sheets:
+        print(f"  {sheet}")
+    print(f"Instructions for the reviewers: {report.readme}")
+    return 0
+
+
+def _review_import(args) -> int:
+    from grader.item_review import import_sheet
+
+    return _imported(import_sheet(args.course, args.file, args.reviewer, replace=args.replace), "ratings")
+
+
+def _review_simulate(args) -> int:
+    from grader.item_review import simulate_sheet
+
+    print(f"Filled {simulate_sheet(args.file, args.seed, course=args.course, harsher=args.harsher)} "
+          "as a simulated reviewer.")
+    return 0
+
+
+def _review_report(args) -> int:
+    from grader.item_review import load_reviews
+    from grader.itembank import load_bank
+    from grader.review_report import record_in_bank, review_tables, write_report
+
+    bank = load_bank(args.bank)
+    tables = review_tables(load_reviews(args.course), bank)
+    written = write_report(tables, args.out, bank=bank)
+    print(f"Review of {len(tables.vignettes)} vignettes by {len(tables.reviewers)} reviewers:")
+    for row in tables.bank.itertuples():
+        print(f"  {row.figure}: {row.value} {row._3}".rstrip())
+    print("Wrote " + ", ".join(str(p) for p in written))
+    if args.record:
+        recorded = record_in_bank(tables, bank)
+        print(f"Recorded the figures of {len(recorded)} vignette(s) in {bank.directory / 'vignettes.csv'}.")
+    return 0
 
 
 def _validate_data(args) -> int:
@@ -527,10 +676,14 @@ def _ratings_simulate(args) -> int:
 def _ratings_import(args) -> int:
     from grader.ratings import import_sheet
 
-    report = import_sheet(args.course, args.file, args.rater, replace=args.replace)
-    print(f"{report.sheet} ({report.rater}): {report.rows} rows read; {report.added} scores added, "
+    return _imported(import_sheet(args.course, args.file, args.rater, replace=args.replace), "scores")
+
+
+def _imported(report, what: str) -> int:
+    """Print what a sheet import (ratings or item review) stored and refused; exit 1 on any refusal."""
+    print(f"{report.sheet} ({report.rater}): {report.rows} rows read; {report.added} {what} added, "
           f"{report.unchanged} unchanged, {report.replaced} replaced"
-          + (f"; {report.unrated} row(s) had no scores" if report.unrated else "") + ".")
+          + (f"; {report.unrated} row(s) had no {what}" if report.unrated else "") + ".")
     for warning in report.warnings:
         print(f"Note: {warning}")
     if report.bad_rows:
@@ -540,7 +693,7 @@ def _ratings_import(args) -> int:
         for problem in report.bad_rows:
             print(f"  {problem}", file=sys.stderr)
     if report.conflicts:
-        print(f"\n{len(report.conflicts)} score(s) differ from ones already stored and were not changed "
+        print(f"\n{len(report.conflicts)} of the {what} differ from ones already stored and were not changed "
               "(import again with --replace to take this sheet's):", file=sys.stderr)
         for problem in report.conflicts:
             print(f"  {problem}", file=sys.stderr)

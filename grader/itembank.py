@@ -23,6 +23,7 @@ import yaml
 from grader import paths
 from grader.dictionary import Dictionary, check_frame, load_dictionary, typed
 from grader.errors import DataValidationError, KeyUnavailableError, Problem, UnknownItemError
+from grader.key_history import HISTORY_FILE, check_history, load_history
 
 #: Item-bank format this code reads (``schema_version`` in bank.yaml and the dictionaries).
 SCHEMA_VERSION = 1
@@ -96,6 +97,8 @@ class Response:
     regulation: int | None
     resolution_strategy: str | None
     rationale: str | None
+    safety_note: str | None = None
+    """Why the response could harm this client, when it could (see KEYING_RUBRIC.md)."""
 
     @property
     def letter(self) -> str:
@@ -127,6 +130,11 @@ class Vignette:
     framework_refs: str
     author: str
     review_status: str
+    review_panel_size: int | None
+    review_icvi: float | None
+    review_best_agreement: float | None
+    review_key_agreement: float | None
+    reviewed_on: str | None
     provenance: str
     license: str
     responses: tuple[Response, ...]
@@ -226,7 +234,7 @@ _CACHE: dict[tuple, ItemBank] = {}
 def load_bank(directory: Path | str | None = None) -> ItemBank:
     """Load and validate the item bank (cached until its files change)."""
     directory = Path(directory) if directory is not None else paths.item_bank_dir()
-    files = [directory / n for n in ("bank.yaml", "vignettes.csv", "responses.csv")]
+    files = [directory / n for n in ("bank.yaml", "vignettes.csv", "responses.csv", HISTORY_FILE)]
     # content hashes, not mtimes: an edit within one clock tick must not be served stale
     stamp = tuple((str(f), hashlib.blake2b(f.read_bytes()).hexdigest() if f.exists() else None)
                   for f in files)
@@ -271,6 +279,9 @@ def _load(directory: Path) -> ItemBank:
     check_frame(raw_r, rdict, str(directory / rdict.file), relaxed=relaxed_r)
     vignettes, responses = typed(raw_v, vdict), typed(raw_r, rdict)
     problems = check_keying(vignettes, responses, directory, edition, vdict, rdict)
+    if edition == "instructor" and not problems:
+        # the student edition carries no changelog: it would hold assessment keys
+        problems = check_history(load_history(directory), vignettes, responses, directory)
     if problems:
         raise DataValidationError(problems)
     return ItemBank(directory, edition, vignettes, responses)
@@ -321,6 +332,7 @@ def check_keying(vignettes: pd.DataFrame, responses: pd.DataFrame, directory: Pa
             vproblem(row, "therapist_reaction", "attachment items need the therapist's inner reaction")
         if area != "attachment" and pd.notna(v["therapist_reaction"]):
             vproblem(row, "therapist_reaction", "only attachment items carry a therapist reaction")
+        _review_rules(v, lambda col, msg, r=row: vproblem(r, col, msg))
         item_rows = rows_of_item.get(item_id, [])
         letters = [responses.at[r, "response_id"].rsplit("-", 1)[1] for r in item_rows]
         if not 4 <= len(item_rows) <= 5:
@@ -329,7 +341,8 @@ def check_keying(vignettes: pd.DataFrame, responses: pd.DataFrame, directory: Pa
             rproblem(item_rows[0], "response_id", f"letters of item {item_id} are {letters}; use a, b, c... in order")
         if keyed:
             item_responses = responses.loc[item_rows]
-            key_missing = item_responses[rdict.key_columns].isna().any(axis=1)
+            required_keys = [c.name for c in rdict.columns if c.key and c.required]
+            key_missing = item_responses[required_keys].isna().any(axis=1)
             for r in item_responses.index[key_missing]:
                 rproblem(r, "spectrum_position", "a keyed item's response is missing key values")
             if not key_missing.any() and len(item_rows) >= 2:
@@ -340,6 +353,21 @@ def check_keying(vignettes: pd.DataFrame, responses: pd.DataFrame, directory: Pa
             for r in leaked.index[leaked]:
                 rproblem(r, "split", "student edition carries an assessment key for this response")
     return problems
+
+
+#: The columns holding the figures of an item's latest expert review.
+REVIEW_COLUMNS = ("review_panel_size", "review_icvi", "review_best_agreement", "review_key_agreement",
+                  "reviewed_on")
+
+
+def _review_rules(v: pd.Series, report) -> None:
+    """An expert-reviewed item carries its panel's figures; an unreviewed one carries none."""
+    given = [c for c in REVIEW_COLUMNS if pd.notna(v[c])]
+    if v["review_status"] == "expert_reviewed" and len(given) != len(REVIEW_COLUMNS):
+        missing = [c for c in REVIEW_COLUMNS if c not in given]
+        report(missing[0], f"an expert-reviewed item needs its panel's figures; {', '.join(missing)} empty")
+    elif v["review_status"] == "author_keyed" and given:
+        report(given[0], "an author-keyed item has had no expert review, so it carries no review figures")
 
 
 def _vignette_rules(v: pd.Series, report) -> None:

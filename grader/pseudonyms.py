@@ -66,3 +66,13 @@ def pseudonym(secret: bytes, student_id: str) -> str:
 def answer_id(secret: bytes, student_id: str, assignment: str, grade_id: str) -> str:
     """The pseudonymous id of one student's answer in one grade cell, e.g. ``A-1b2c3d4e``."""
     return "A-" + _code(secret, "answer", student_id, assignment, grade_id)
+
+
+def review_code(secret: bytes, kind: str, item_or_response_id: str) -> str:
+    """The code of a vignette (``V-…``) or response (``R-…``) on an expert-review sheet.
+
+    The bank is public, so a sheet naming ``rw-022-b`` would let a reviewer look the key up;
+    the code cannot be traced back without the course secret.
+    """
+    prefix = {"vignette": "V-", "response": "R-"}[kind]
+    return prefix + _code(secret, "review", kind, item_or_response_id)

@@ -224,8 +224,14 @@ def import_sheet(course: Path | str, path: Path | str, rater: str, replace: bool
     return report
 
 
-def _read_sheet(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], list[str]]]]:
-    """The header and the non-blank rows (row number, cells by column, cells past the header)."""
+def _read_sheet(path: Path, columns: tuple[str, ...] = SHEET_COLUMNS,
+                export_command: str = "dialectic ratings export",
+                ) -> tuple[list[str], list[tuple[int, dict[str, str], list[str]]]]:
+    """The header and the non-blank rows (row number, cells by column, cells past the header).
+
+    ``columns`` are the sheet's columns, the first of which identifies a sheet (the item
+    review's sheets are read here too).
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -244,17 +250,17 @@ def _read_sheet(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], 
                                "again as CSV UTF-8; other encodings would garble accented answers.") from exc
     if not text.strip():
         raise RatingSheetError(f"{path}: is empty.")
-    delimiter = _delimiter(path, text)
+    delimiter = _delimiter(path, text, columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         rows = list(reader)
     except csv.Error as exc:
         raise RatingSheetError(f"{path}: is not valid CSV near line {reader.line_num}: {exc}") from exc
     header = [h.strip() for h in rows[0]]
-    missing = [c for c in SHEET_COLUMNS if c not in header]
+    missing = [c for c in columns if c not in header]
     if missing:
         raise RatingSheetError(f"{path}: is missing the column(s) {', '.join(missing)}. Export a new sheet "
-                               "with `dialectic ratings export` and copy the scores into it.")
+                               f"with `{export_command}` and copy the scores into it.")
     repeated = sorted({h for h in header if header.count(h) > 1 and h})
     if repeated:
         raise RatingSheetError(f"{path}: has the column(s) {', '.join(repeated)} more than once.")
@@ -268,14 +274,14 @@ def _read_sheet(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], 
     return header, records
 
 
-def _delimiter(path: Path, text: str) -> str:
+def _delimiter(path: Path, text: str, columns: tuple[str, ...] = SHEET_COLUMNS) -> str:
     """Comma, or the semicolon or tab some spreadsheet locales save CSV with."""
     first = text.splitlines()[0]
     for delimiter in (",", ";", "\t"):
-        if "answer_id" in (c.strip() for c in next(csv.reader([first], delimiter=delimiter))):
+        if columns[0] in (c.strip() for c in next(csv.reader([first], delimiter=delimiter))):
             return delimiter
-    raise RatingSheetError(f"{path}: is not a rating sheet: its first line has no answer_id column "
-                           f"(a sheet starts with {','.join(SHEET_COLUMNS)}).")
+    raise RatingSheetError(f"{path}: is not a rating sheet: its first line has no {columns[0]} column "
+                           f"(a sheet starts with {','.join(columns)}).")
 
 
 def _row_problems(path: Path, row: int, record: dict[str, str], overflow: list[str],
@@ -386,9 +392,9 @@ def _store(course: Path | str, rater: str, ratings: list[tuple[int, WrittenAnswe
         _write_atomically(folder / STORE_FILE, buffer.getvalue(), encoding="utf-8")
 
 
-def _keep_copy(course: Path | str, sheet: Path, rater: str) -> None:
+def _keep_copy(course: Path | str, sheet: Path, rater: str, folder: Path | None = None) -> None:
     """Keep the imported sheet (with its comments, which the store has no column for)."""
-    folder = ratings_dir(course) / "sheets"
+    folder = folder or ratings_dir(course) / "sheets"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     shutil.copyfile(sheet, folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', rater)}-{stamp}.csv")

@@ -40,7 +40,7 @@ def build_report(course: Path | str, out: Path | str, *, db_url: str | None = No
     data = analytics.load_cohort(course, db_url, progress=step)
     if pseudonymize:
         data = _pseudonymized(data, course_secret(course))
-    items = analytics.item_analysis(data)
+    items = analytics.with_review_status(analytics.item_analysis(data))
     step("item analysis")
     table = analytics.profiles(data)
     step("profiles")
@@ -69,8 +69,9 @@ def build_report(course: Path | str, out: Path | str, *, db_url: str | None = No
         "<h2 id='items'>Item analysis</h2>",
         "<p class='note'>p: mean credit (difficulty; .40-.60 discriminates best). Discrimination: "
         "corrected item-total correlation (>= .40 very good, .30-.39 good, .20-.29 marginal, "
-        "&lt; .20 poor, negative: check the key). Distractors: share of the upper and lower 27% "
-        "choosing each option.</p>",
+        "&lt; .20 poor, negative: check the key). Review: author keyed, or expert reviewed with the "
+        "panel's size, I-CVI and share of placements equal to the key (<code>dialectic items review</code>). "
+        "Distractors: share of the upper and lower 27% choosing each option.</p>",
         _table(items, "item_analysis", flagged="flags"),
         "<h2 id='agreement'>Rater agreement</h2>", agreement,
         "<h3 id='machine-reader'>Machine reader (formative rater): agreement with the human raters</h3>",

@@ -83,7 +83,7 @@ def _choose(item: Vignette, answer: object):
         feedback = f"Yes: ({best.letter}) is the keyed best response. {best.rationale}"
     else:
         credit = CHOICE_CREDIT[abs(chosen.spectrum_position)]
-        feedback = (f"You chose ({chosen.letter}): {chosen.rationale} "
+        feedback = (f"You chose ({chosen.letter}): {chosen.rationale}{_safety(chosen)} "
                     f"The keyed best response is ({best.letter}): {best.rationale}")
     return credit, feedback, best.response_id, {"chosen_position": chosen.spectrum_position}
 
@@ -101,12 +101,13 @@ def _spectrum(item: Vignette, answer: object):
             raise AnswerError(f"Position for {r.response_id} must be a whole number from -2 to 2, not {placed!r}.")
         if placed is None:
             per_response[r.response_id] = 0.0
-            lines[r.response_id] = f"({r.letter}) not placed; keyed {position_label(r.spectrum_position)}. {r.rationale}"
+            lines[r.response_id] = (f"({r.letter}) not placed; keyed {position_label(r.spectrum_position)}. "
+                                    f"{r.rationale}{_safety(r)}")
             continue
         credit = PLACEMENT_CREDIT.get(abs(placed - r.spectrum_position), 0.0)
         per_response[r.response_id] = credit
         verdict = "right" if credit == 1 else f"you placed it {position_label(placed)}"
-        lines[r.response_id] = f"({r.letter}) {position_label(r.spectrum_position)} - {verdict}. {r.rationale}"
+        lines[r.response_id] = f"({r.letter}) {position_label(r.spectrum_position)} - {verdict}. {r.rationale}{_safety(r)}"
     credit = sum(per_response.values()) / len(item.responses)
     expected = {r.response_id: r.spectrum_position for r in item.responses}
     details = {"placements": per_response, "feedback": lines}
@@ -158,6 +159,11 @@ def position_label(position: int) -> str:
     """How a spectrum position reads to a learner, e.g. ``mildly collusive (-1)``."""
     return {-2: "strongly collusive (-2)", -1: "mildly collusive (-1)", 0: "attuned (0)",
             1: "mildly confrontational (+1)", 2: "strongly confrontational (+2)"}[position]
+
+
+def _safety(response) -> str:
+    """The response's safety note as a sentence to append to its feedback, or nothing."""
+    return f" Unsafe with this client: {response.safety_note}" if response.safety_note else ""
 
 
 def _words(snake: str) -> str:

@@ -28,7 +28,7 @@ def test_key_columns_are_marked():
     assert set(vignettes.key_columns) == {"rupture_type", "marker_3rs", "attachment_pattern"}
     assert set(responses.key_columns) == {
         "spectrum_position", "carkhuff_level", "resonance", "regulation",
-        "resolution_strategy", "rationale"}
+        "resolution_strategy", "rationale", "safety_note"}
 
 
 def test_typed_frame():

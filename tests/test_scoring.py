@@ -123,3 +123,15 @@ def test_every_marker_is_described_and_explained_in_feedback(bank):
     result = score("rw-001", "marker", {"rupture_type": "withdrawal", "marker": item.marker_3rs}, bank=bank)
     assert MARKER_DESCRIPTIONS[item.marker_3rs] in result.feedback
     assert item.best.rationale in result.feedback
+
+
+def test_an_unsafe_response_says_why_in_its_feedback(bank):
+    """rw-022-b confronts a 17-year-old with a self-harm history: the feedback says why it is unsafe."""
+    note = bank.response("rw-022-b").safety_note
+    assert note and "self-harm" in note
+    chosen = score("rw-022", "choose", "rw-022-b", bank=bank)
+    assert chosen.credit == 0.0 and f"Unsafe with this client: {note}" in chosen.feedback
+    placed = score("rw-022", "spectrum", {"rw-022-b": 2}, bank=bank)
+    assert f"Unsafe with this client: {note}" in placed.details["feedback"]["rw-022-b"]
+    safe = score("rw-022", "choose", bank.item("rw-022").best.response_id, bank=bank)
+    assert "Unsafe" not in safe.feedback
