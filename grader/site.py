@@ -94,7 +94,7 @@ def build(out: Path | str = REPO_ROOT / "_site", *, course: Path | str = COURSE_
 
     report("Rendering with Jupyter Book")
     html_dir = _jupyter_book(source, work)
-    _remove_remote_assets(html_dir)
+    _fix_pages(html_dir)
     problems = check_links(html_dir)
     if problems:
         raise SiteBuildError("Broken links in the built site:\n  " + "\n  ".join(problems[:50]))
@@ -294,11 +294,23 @@ _THEBE = re.compile(r"""<script>const THEBE_JS_URL[^<]*</script>\s*|<script[^>]*
                     r"""<script type="text/x-thebe-config">.*?</script>\s*""", re.DOTALL)
 
 
-def _remove_remote_assets(html_dir: Path) -> None:
-    """Drop script and stylesheet tags that would load from another site (e.g. a CDN)."""
+# The theme's search and colour-mode buttons carry a label that differs from their visible
+# text, which axe-core reports (label-content-name-mismatch): let the text name them.
+_THEME_FIXES = [
+    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*" title="Search") aria-label="Search"'),
+     r"\1"),
+    (re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'), r"\1"),
+]
+
+
+def _fix_pages(html_dir: Path) -> None:
+    """Drop script and stylesheet tags that would load from another site (e.g. a CDN), and
+    mend the theme's accessibility slips."""
     for page in html_dir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         cleaned = _THEBE.sub("", _REMOTE.sub("", text))
+        for pattern, replacement in _THEME_FIXES:
+            cleaned = pattern.sub(replacement, cleaned)
         if cleaned != text:
             page.write_text(cleaned, encoding="utf-8")
 
