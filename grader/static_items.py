@@ -221,8 +221,7 @@ def credit_table(table: dict) -> dict:
 
 def practice_data(bank: ItemBank) -> dict:
     """Every practice item's credits (no feedback words), with the progress rules, for the site's script."""
-    from grader import progress
-    from grader import answers
+    from grader import answers, progress
     from grader.itembank import AREAS, DIFFICULTIES
 
     order = bank.ids(split="practice")
