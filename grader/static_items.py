@@ -19,7 +19,7 @@ import os
 
 from grader.errors import GraderError
 from grader.itembank import MARKERS, PATTERNS, ItemBank, Vignette
-from grader.scoring import PLACEMENT_CREDIT, score
+from grader.scoring import PLACEMENT_CREDIT, position_label, score
 
 #: Set to "1" by the site build: items render as static HTML forms.
 SITE_ENV = "DIALECTIC_SITE"
@@ -28,7 +28,8 @@ SPECTRUM_BUTTONS = [(-2, "strongly collusive"), (-1, "collusive"), (0, "attuned"
                     (1, "confrontational"), (2, "strongly confrontational")]
 #: The tasks whose feedback each kind of item shows.
 KIND_TASKS = {"ChoiceItem": ("choose",), "SpectrumItem": ("spectrum",), "MarkerItem": ("marker",),
-              "PatternItem": ("pattern", "choose"), "ComposeItem": ("compose",)}
+              "PatternItem": ("pattern", "choose"), "ComposeItem": ("compose",),
+              "WriteFirstItem": ("compose",)}
 RUPTURE_BUTTONS = [("none", "no rupture"), ("withdrawal", "withdrawal"), ("confrontation", "confrontation")]
 
 
@@ -57,7 +58,7 @@ def widget_html(widget) -> str:
                           "may show practice items only.")
     builders = {"ChoiceItem": _choice_controls, "SpectrumItem": _spectrum_controls,
                 "MarkerItem": _marker_controls, "PatternItem": _pattern_controls,
-                "ComposeItem": _compose_controls}
+                "ComposeItem": _compose_controls, "WriteFirstItem": _write_first_controls}
     if kind not in builders:
         raise GraderError(f"The website cannot show a {kind} yet.")
     item = widget.item
@@ -139,6 +140,14 @@ def _compose_controls(item: Vignette) -> str:
             "<button type='button' class='dialectic-button dialectic-primary'>Save my response</button>")
 
 
+def _write_first_controls(item: Vignette) -> str:
+    """Write first: the candidates stay hidden until the learner has written and saved."""
+    field = f"{item.item_id}-compose"
+    return (f"<label class='dialectic-label' for='{field}'>Your response:</label>"
+            f"<textarea id='{field}' rows='5' placeholder='What would you say?'></textarea>"
+            "<button type='button' class='dialectic-button dialectic-primary'>Save and compare</button>")
+
+
 # -- the feedback table ---------------------------------------------------------------------------
 def feedback_table(item: Vignette, bank: ItemBank) -> dict:
     """Credit and feedback for every possible answer to every task of a practice item.
@@ -168,7 +177,11 @@ def feedback_table(item: Vignette, bank: ItemBank) -> dict:
             tasks["marker"][f"{kind}/{marker}"] = _entry(score(item_id, "marker", answer, bank=bank))
     best = item.best
     tasks["compose"] = {"best_letter": best.letter, "best_text": best.text, "rationale": best.rationale,
-                        "carkhuff_level": best.carkhuff_level}
+                        "carkhuff_level": best.carkhuff_level,
+                        "candidates": [{"letter": r.letter, "position": position_label(r.spectrum_position),
+                                        "text": r.text, "rationale": r.rationale,
+                                        "best": r.response_id == best.response_id}
+                                       for r in item.responses]}
     return {"area": item.area, "difficulty": item.difficulty, "tasks": tasks}
 
 

@@ -118,6 +118,22 @@ def test_a_cell_error_fails_the_build(tmp_path):
     assert not (tmp_path / "_site").exists()
 
 
+def test_a_write_first_item_shows_its_candidates_only_after_writing(monkeypatch, tmp_path):
+    from grader.widgets import ComposeItem
+
+    class WriteFirstItem(ComposeItem):  # the kind's name is what the site's form is chosen by
+        pass
+
+    monkeypatch.setenv(static_items.SITE_ENV, "1")
+    page = WriteFirstItem("ep-017", directory=tmp_path)._repr_mimebundle_()["text/html"]
+    table = json.loads(re.search(r"<script type='application/json'[^>]*>(.*?)</script>", page).group(1))
+    item = load_bank().item("ep-017")
+    assert [c["text"] for c in table["compose"]["candidates"]] == [r.text for r in item.responses]
+    assert "Save and compare" in page and "role='radiogroup'" not in page
+    shown = page.split("</script>", 1)[1]
+    assert item.responses[0].text[:40] not in shown  # the candidates wait in the table, not on the page
+
+
 # -- the built site ---------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):

@@ -297,6 +297,15 @@
           var m = lookup(table, "marker", answer);
           if (m) { boxes.push(scoreBox(m, [m.feedback])); }
         }
+      } else if (kind === "WriteFirstItem") {
+        if (root.querySelector("textarea").value.trim() && savedAnswer(itemId, "compose")) {
+          var list = el("ul", {}, table.compose.candidates.map(function (c) {
+            return el("li", {}, [el("b", {}, ["(" + c.letter + ") " + c.position]),
+              (c.best ? " - the keyed best" : "") + ": ", el("i", {}, ["\u201c" + c.text + "\u201d"]),
+              el("br"), c.rationale]);
+          }));
+          boxes.push(el("div", { "class": "dialectic-feedback" }, [el("b", {}, ["Now compare: the keyed candidates"]), list]));
+        }
       } else if (kind === "ComposeItem") {
         var text = root.querySelector("textarea").value;
         var best = table.compose;
@@ -361,7 +370,7 @@
         if (answer) { saved("marker", answer); }
       });
     }
-    if (kind === "ComposeItem") {
+    if (kind === "ComposeItem" || kind === "WriteFirstItem") {
       parts.ratings = {};
       Array.prototype.forEach.call(root.querySelectorAll("[role=radiogroup]"), function (g) {
         var key = g.getAttribute("data-name").slice(itemId.length + 1);
@@ -402,7 +411,7 @@
         setMarkers(marker ? marker.rupture_type : null, marker ? marker.marker : null);
         if (marker) { any = true; }
       }
-      if (kind === "ComposeItem") {
+      if (kind === "ComposeItem" || kind === "WriteFirstItem") {
         var composed = savedAnswer(itemId, "compose");
         root.querySelector("textarea").value = composed ? composed.text : "";
         Object.keys(parts.ratings).forEach(function (k) {
