@@ -10,8 +10,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
+SITE_STAMP    := $(VENV)/.installed-site
+# axe-core (npm) for the accessibility tests: installed here, never committed.
+AXE           := $(VENV)/npm/node_modules/axe-core/axe.min.js
+AXE_VERSION   := 4.14.1
 
-.PHONY: lab test demo system-deps data help
+.PHONY: lab test demo site system-deps data help
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,12 +25,15 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for hea
 	@# .venv/bin first on PATH, so `dialectic` works in JupyterLab's terminals too
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
 
-test: $(TEST_STAMP) system-deps  ## run the whole test suite
+test: $(TEST_STAMP) system-deps $(AXE)  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(ARGS)
 
 demo: $(RUNTIME_STAMP)  ## build, simulate, autograde and give feedback on every assignment in demo-course/
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dialectic demo --out demo-course $(ARGS)
+
+site: $(SITE_STAMP)  ## build the course website into _site/ (every module executed)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dialectic site --out _site $(ARGS)
 
 data: $(RUNTIME_STAMP)  ## regenerate the synthetic physiology data and validate all data
 	$(BIN)/dialectic generate-physiology
@@ -44,15 +51,25 @@ $(RUNTIME_STAMP): pyproject.toml
 	@touch $@
 
 $(TEST_STAMP): $(RUNTIME_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,site]'
+	@touch $(SITE_STAMP)
 	@touch $@
 
+$(SITE_STAMP): $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[site]'
+	@touch $@
+
+$(AXE):
+	@command -v npm >/dev/null || { echo "The accessibility tests need npm (Debian: apt-get install npm)." >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@$(AXE_VERSION)
+
 # System packages some tests drive for real: Debian's chromium (a downloaded browser build
-# cannot be fetched here) and PostgreSQL's server binaries (the analytics read both SQLite
-# and PostgreSQL gradebooks).
+# cannot be fetched here), PostgreSQL's server binaries (the analytics read both SQLite
+# and PostgreSQL gradebooks) and npm (installs axe-core for the accessibility audits).
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

@@ -35,7 +35,12 @@ def to_svg(chart: alt.TopLevelMixin | dict) -> str:
 
 def _live_and_static(spec: dict, **metadata):
     """JupyterLab draws the vega-lite spec itself, offline; static exports (nbconvert,
-    nbgrader feedback, which drop JavaScript output) fall back to the SVG."""
+    nbgrader feedback, which drop JavaScript output) fall back to the SVG.
+
+    vega-embed's actions menu is left out: its toggle has no accessible name (axe-core's
+    summary-name, a serious violation), and the chart's data is in the notebook anyway.
+    """
+    metadata.setdefault("embed_options", {"actions": False})
     bundle, meta = _vegalite_display.mimetype_renderer(spec, **metadata)
     bundle["image/svg+xml"] = to_svg(spec)
     return bundle, meta

@@ -170,6 +170,18 @@ def _parser() -> argparse.ArgumentParser:
                          help="folder holding responses.json (default: the current folder)")
     answers.set_defaults(run=_answers)
 
+    site = commands.add_parser(
+        "site", help="build the course website (static HTML, practice items work without Python)",
+        description="Execute every course module and render it with Jupyter Book 1 into a static "
+                    "website: charts as images, practice items answered in the browser with "
+                    "feedback precomputed by grader.scoring, a progress page, and answers kept in "
+                    "the browser and downloadable as responses.json. Fails on any cell error, "
+                    "assessment item or broken link.")
+    site.add_argument("--out", type=Path, default=Path("_site"), help="folder to write (default: _site)")
+    site.add_argument("--course", type=Path, default=None, help="course notebooks (default: course/)")
+    site.add_argument("--workers", type=int, default=2, help="notebooks executed at once (default 2)")
+    site.set_defaults(run=_site)
+
     _ratings_parser(commands)
     _items_parser(commands)
     return parser
@@ -583,6 +595,18 @@ def _autograde(args) -> int:
         for note in outcome.notes:
             print(f"  {outcome.assignment} {outcome.student_id} note: {note}")
     return 1 if counts["failed"] else 0
+
+
+def _site(args) -> int:
+    import time
+
+    from grader import site
+
+    started = time.monotonic()
+    out = site.build(args.out, course=args.course or site.COURSE_DIR, workers=args.workers,
+                     report=lambda message: print(message, flush=True))
+    print(f"Website built in {time.monotonic() - started:.0f} s: open {out / 'index.html'}")
+    return 0
 
 
 def _demo(args) -> int:

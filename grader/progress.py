@@ -27,6 +27,14 @@ LEAN_THRESHOLD = 0.35
 #: Recent attempts at a level that must average at least MOVE_UP_CREDIT to move up.
 RECENT_ATTEMPTS = 3
 MOVE_UP_CREDIT = 0.8
+#: What each lean means for practice (the notebook and the website both show these).
+LEAN_NOTES = {
+    "leans collusive": "your misses tend to go along with the client's frame; practise staying "
+                       "with the feeling without joining it.",
+    "leans confrontational": "your misses tend to oppose or correct the client; practise "
+                             "exploring before steering.",
+    "balanced": "your choices sit near the attuned middle, or miss evenly on both sides.",
+}
 
 RESULT_COLUMNS = ["item_id", "area", "difficulty", "task", "credit", "saved_at",
                   "chosen_position", "chosen_resonance", "chosen_regulation"]
@@ -110,13 +118,7 @@ def tendency(results: pd.DataFrame) -> Tendency:
         return Tendency(None, n, label,
                         f"Answer at least {MIN_CHOICES_FOR_TENDENCY} choose-the-best items to see a "
                         f"pattern (you have {n}).")
-    note = {
-        "leans collusive": "your misses tend to go along with the client's frame; practise staying "
-                           "with the feeling without joining it.",
-        "leans confrontational": "your misses tend to oppose or correct the client; practise "
-                                 "exploring before steering.",
-        "balanced": "your choices sit near the attuned middle, or miss evenly on both sides.",
-    }[label]
+    note = LEAN_NOTES[label]
     return Tendency(round(mean, 2), n, label,
                     f"Across {n} choices your mean position is {mean:+.2f}: {note} This is a training "
                     "signal to bring to supervision, not a judgement of your attachment or character.")

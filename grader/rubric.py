@@ -93,7 +93,7 @@ def as_html() -> str:
         cells = "".join(f"<td>{html.escape(a)}</td>" for a in c.anchors)
         rows.append(f"<tr><th scope='row'>{html.escape(c.title)}<br><small>{html.escape(c.question)}</small></th>{cells}</tr>")
     return (f"<table class='dialectic-rubric'><caption>Rubric for free-text responses (1-5; 3 = an "
-            f"average trainee response)</caption><thead><tr><th></th>{head}</tr></thead>"
+            f"average trainee response)</caption><thead><tr><th scope='col'>criterion</th>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 

@@ -23,7 +23,7 @@ import os
 
 import ipywidgets as widgets
 
-from grader import rubric
+from grader import rubric, static_items
 from grader.answers import AnswerStore
 from grader.errors import AnswerStoreError, GraderError, KeyUnavailableError
 from grader.itembank import CONFRONTATION_MARKERS, PATTERNS, WITHDRAWAL_MARKERS, ItemBank, Vignette, load_bank
@@ -158,7 +158,8 @@ class _Item(widgets.VBox):
         return "".join(parts)
 
     def _repr_mimebundle_(self, **kwargs):
-        return _with_fallback(super()._repr_mimebundle_(**kwargs), self.as_text())
+        bundle = _with_fallback(super()._repr_mimebundle_(**kwargs), self.as_text())
+        return static_items.site_bundle(self, bundle)
 
     def as_text(self) -> str:
         """The item as plain text: what a reader sees where widgets cannot render."""
@@ -548,9 +549,10 @@ class Reflection(widgets.VBox):
         self.status.value = f"<small>Saved to {html.escape(self.store.path.name)}.</small>"
 
     def _repr_mimebundle_(self, **kwargs):
-        return _with_fallback(super()._repr_mimebundle_(**kwargs),
-                              f"[Reflection {self.prompt_id}: open this notebook in JupyterLab or "
-                              f"Jupyter Notebook to write and save it.]\n{self.prompt}")
+        bundle = _with_fallback(super()._repr_mimebundle_(**kwargs),
+                                f"[Reflection {self.prompt_id}: open this notebook in JupyterLab or "
+                                f"Jupyter Notebook to write and save it.]\n{self.prompt}")
+        return static_items.site_bundle(self, bundle)
 
 
 class PhysiologyExplorer:
