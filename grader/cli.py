@@ -163,8 +163,11 @@ def _parser() -> argparse.ArgumentParser:
 
     answers = commands.add_parser(
         "answers", help="check or recover a learner's responses.json",
-        description="Check that a responses.json is readable, or set a damaged one aside and "
-                    "restore its last good backup. Nothing is ever deleted.")
+        description="check: say whether FOLDER/responses.json is readable and how many items "
+                    "it answers. recover: set a damaged responses.json aside (in FOLDER/.dialectic/) "
+                    "and rebuild it from the journal of every answer saved there, naming any answer "
+                    "that could not be restored. Nothing is ever deleted. Exits 1 when the folder or "
+                    "file is missing, the file is damaged (check), or an answer could not be restored.")
     answers.add_argument("action", choices=["check", "recover"], help="what to do")
     answers.add_argument("folder", type=Path, nargs="?", default=Path.cwd(),
                          help="folder holding responses.json (default: the current folder)")
@@ -433,16 +436,27 @@ def _export(args) -> int:
 
 def _answers(args) -> int:
     from grader.answers import AnswerStore
+    from grader.wording import counted
 
     store = AnswerStore(args.folder)
     if args.action == "check":
-        document = store.load()
-        print(f"{store.path}: readable; {len(document['answers'])} items answered, "
-              f"{len(document['reflections'])} reflections.")
+        document = store.check()
+        print(f"{store.path}: readable; {counted(len(document['answers']), 'item')} answered, "
+              f"{counted(len(document['reflections']), 'reflection')}.")
         return 0
-    aside = store.recover()
-    restored = "restored from the backup" if store.path.exists() else "no good backup; starting empty"
-    print(f"Damaged file moved to {aside}; {restored}.")
+    done = store.recover()
+    if done is None:
+        print(f"{store.path} is readable: nothing to recover, nothing changed.")
+        return 0
+    if done.set_aside:
+        print(f"The damaged file was moved to {done.set_aside}.")
+    else:
+        print(f"{store.path} was missing.")
+    print(f"Restored {store.path} from {counted(done.saves_replayed, 'saved answer')}: "
+          f"{counted(done.answers, 'item')} answered, {counted(done.reflections, 'reflection')}.")
+    if done.not_recovered:
+        print(f"Could not recover: {', '.join(done.not_recovered)}. Answer these again.", file=sys.stderr)
+        return 1
     return 0
 
 
