@@ -390,6 +390,7 @@ def _demo(args) -> int:
     from tqdm import tqdm
 
     from grader.pipeline import FINAL_STEPS, STEPS, assignments, run_demo
+    from grader.wording import counted
 
     chosen = args.only or assignments()
     started = time.monotonic()
@@ -399,8 +400,8 @@ def _demo(args) -> int:
             bar.update()
         result = run_demo(args.out, students=args.students, seed=args.seed, only=args.only, step=step)
     minutes = (time.monotonic() - started) / 60
-    print(f"\nDemo finished in {minutes:.1f} min: {len(result.assignments)} assignments, "
-          f"{args.students} simulated students each.")
+    print(f"\nDemo finished in {minutes:.1f} min: {counted(len(result.assignments), 'assignment')}, "
+          f"{counted(args.students, 'simulated student')} each.")
     print(f"  course directory: {result.course.resolve()}")
     print(f"  gradebook:        {(result.course / 'gradebook.db').resolve()}")
     print(f"  grades (CSV):     {result.grades_csv.resolve()}")
@@ -429,8 +430,16 @@ def _export(args) -> int:
     from grader.analytics import load_cohort
     from grader.lms_export import export_grades
 
-    out = export_grades(load_cohort(args.course, args.db_url), args.course, args.format, args.out)
-    print(f"Grades written to {out.resolve()} ({args.format}).")
+    from grader.hand_grading import AWAITING_HAND_GRADING
+    from grader.wording import counted
+
+    done = export_grades(load_cohort(args.course, args.db_url), args.course, args.format, args.out)
+    print(f"Grades written to {done.path.resolve()} ({args.format}).")
+    if len(done.awaiting):
+        where = "left blank in the file" if args.format == "canvas" else "scored on graded points only"
+        print(f"{counted(len(done.awaiting), 'grade')} {where}, with answers {AWAITING_HAND_GRADING}:")
+        for assignment, rows in done.awaiting.groupby("assignment"):
+            print(f"  {assignment}: {', '.join(rows['student_id'])}")
     return 0
 
 

@@ -131,3 +131,28 @@ def test_committed_physiology_matches_the_generator():
 
 def test_committed_data_dictionary_is_up_to_date():
     assert "up to date" in run("data-dictionary", "--check").stdout
+
+
+@pytest.mark.slow
+def test_every_path_the_demo_prints_exists(tmp_path, monkeypatch, capsys):
+    """A relative --out, as `make demo` gives it: nbgrader runs inside the course, so the
+    paths must not be resolved against it a second time."""
+    monkeypatch.chdir(tmp_path)
+    assignment = "m07_alliance_and_the_spectrum"
+    assert main(["demo", "--out", "demo-course", "--students", "3", "--assignment", assignment]) == 0
+    out = capsys.readouterr().out
+    printed = {}
+    for line in out.splitlines():
+        label, _, rest = line.strip().partition(":")
+        if rest.strip().startswith(("/", "cd /")):
+            printed[label] = rest.strip().removeprefix("cd ").split(" && ")[0]
+    assert set(printed) == {"course directory", "gradebook", "grades (CSV)", "feedback (HTML)",
+                            "cohort report", "formgrader"}, out
+    course = tmp_path / "demo-course"
+    assert printed["course directory"] == str(course) and printed["formgrader"] == str(course)
+    assert printed["grades (CSV)"] == str(course / "grades.csv")
+    for label, path in printed.items():
+        path = path.removesuffix("/<student>/<assignment>/")
+        assert Path(path).exists(), f"the demo printed {label}: {path}, which does not exist"
+    assert len(list((course / "feedback").glob(f"*/{assignment}/*.html"))) == 3
+    assert not (course / "demo-course").exists()
