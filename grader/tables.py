@@ -130,7 +130,7 @@ def _graded_points(row: Mapping) -> str:
 SUPPORT_COLUMNS = [
     Column("Student", lambda row: str(row["student_id"]), nowrap=True),
     Column("Score (share of graded points)", lambda row: percent(row["overall"]), numeric=True),
-    Column("Points (of graded)", _graded_points, numeric=True),
+    Column("Points scored of those graded", _graded_points, numeric=True),
     Column(f"Answers {AWAITING_HAND_GRADING}", _awaiting, numeric=True),
     Column("Assignments submitted", lambda row: whole(row["assignments_submitted"]), numeric=True),
     Column("Lean of choices", lambda row: str(row["lean"])),
@@ -146,6 +146,12 @@ def _lean(row: Mapping) -> list[str]:
     return [str(row["lean"]), f"mean {decimal(row['lean_mean'])}", basis]
 
 
+def _map(row: Mapping) -> str:
+    if missing(row["map_resonance"]) and missing(row["map_regulation"]):
+        return MISSING
+    return f"{decimal(row['map_resonance'])}, {decimal(row['map_regulation'])}"
+
+
 def profile_columns(frame: pd.DataFrame) -> list[Column]:
     """The competency-profile columns, one per content area present."""
     areas = [a for a in AREAS if f"area_{a}" in frame.columns]
@@ -154,8 +160,7 @@ def profile_columns(frame: pd.DataFrame) -> list[Column]:
         Column("Score (share of graded points)", lambda row: percent(row["overall"]), numeric=True),
         Column(f"Answers {AWAITING_HAND_GRADING}", _awaiting, numeric=True),
         *[Column(area_name(a), lambda row, a=a: percent(row[f"area_{a}"]), numeric=True) for a in areas],
-        Column("Map: resonance, regulation",
-               lambda row: f"{decimal(row['map_resonance'])}, {decimal(row['map_regulation'])}", numeric=True),
+        Column("Map: resonance, regulation", _map, numeric=True),
         Column("Lean of choices", _lean, prose=True),
         Column("Support", lambda row: _lines(row["support"]) if row["support"] else "no flag", prose=True),
     ]
