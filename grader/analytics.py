@@ -25,8 +25,10 @@ from nbgrader import api
 from sqlalchemy import create_engine, select
 
 from grader.errors import GraderError
+from grader.hand_grading import awaiting_hand_grading
 from grader.itembank import ItemBank, load_bank
 from grader.progress import lean
+from grader.wording import counted
 
 ITEM_CELL = re.compile(r"item_([a-z]{2})_(\d{3})_(\w+)")
 #: Upper and lower groups for distractor analysis: the top and bottom 27% by total score.
@@ -46,7 +48,8 @@ class CohortData:
     """A cohort's grades and answers as tidy frames."""
 
     grades: pd.DataFrame
-    """One row per student x assignment x graded cell: score, max_score, kind (item/code/written)."""
+    """One row per student x assignment x grade cell: score, max_score, kind (item/code/written),
+    awaiting (True while the cell awaits its hand grade; its score is then NaN, never 0)."""
     items: pd.DataFrame
     """One row per student x autograded item: item, task, area, credit, and what was chosen."""
     students: pd.DataFrame
@@ -83,9 +86,11 @@ def load_cohort(course: Path | str, db_url: str | None = None, *, bank: ItemBank
     for column in ("max_score", "auto_score", "manual_score", "extra_credit"):
         grades[column] = pd.to_numeric(grades[column], errors="coerce").astype("float64")
     grades["needs_manual_grade"] = grades["needs_manual_grade"].fillna(False).astype(bool)
-    grades["score"] = grades["manual_score"].fillna(grades["auto_score"]).fillna(0) + grades["extra_credit"].fillna(0)
-    # a written answer still waiting for its hand grade is not yet part of anyone's score
-    grades["graded"] = ~(grades["needs_manual_grade"] & grades["manual_score"].isna())
+    # the one rule (grader.hand_grading): a cell awaiting its hand grade has no score, not a 0
+    grades["awaiting"] = awaiting_hand_grading(grades["needs_manual_grade"], grades["manual_score"])
+    grades["graded"] = ~grades["awaiting"]
+    grades["score"] = (grades["manual_score"].fillna(grades["auto_score"]).fillna(0)
+                       + grades["extra_credit"].fillna(0)).where(grades["graded"])
     grades["kind"] = np.select(
         [grades["grade_id"].str.fullmatch(ITEM_CELL.pattern), grades["cell_type"] == "markdown"],
         ["item", "written"], default="code")
@@ -258,10 +263,14 @@ def _flags(p: float, discrimination: float | None, n: int, pulls: list[str]) -> 
 # -- competency profiles ---------------------------------------------------------------------
 
 def profiles(data: CohortData) -> pd.DataFrame:
-    """One row per student: overall and per-area scores, map position, lean, support flag."""
-    grades, items = data.grades[data.grades["graded"]], data.items
-    per_student = grades.groupby("student_id").agg(score=("score", "sum"), max_score=("max_score", "sum"))
-    per_student["overall"] = per_student["score"] / per_student["max_score"]
+    """One row per student: overall and per-area scores, map position, lean, support flag.
+
+    ``overall`` is the share of *graded* points; ``awaiting`` counts the answers still
+    awaiting hand grading, whose points are left out (:mod:`grader.hand_grading`).
+    """
+    items = data.items
+    per_student = _points(data.grades, ["student_id"])
+    per_student["overall"] = per_student["score"] / per_student["max_score"].where(per_student["max_score"] > 0)
     area = items.pivot_table(index="student_id", columns="area", values="credit", aggfunc="mean")
     area.columns = [f"area_{c}" for c in area.columns]
     chosen = items.dropna(subset=["chosen_position"])
@@ -276,22 +285,36 @@ def profiles(data: CohortData) -> pd.DataFrame:
     table["assignments_submitted"] = submitted
     expected = len(data.assignments)
     table["support"] = [
-        _support_reason(row.overall, row.assignments_submitted, expected) for row in table.itertuples()]
+        _support_reason(row.overall, row.assignments_submitted, expected, row.awaiting) for row in table.itertuples()]
     return table.reset_index()
 
 
-def _support_reason(overall: float, submitted: int, expected: int) -> str:
+def _support_reason(overall: float, submitted: int, expected: int, awaiting: int) -> str:
     reasons = []
-    if overall < SUPPORT_BELOW:
-        reasons.append(f"{overall:.0%} of available points")
+    if pd.notna(overall) and overall < SUPPORT_BELOW:
+        so_far = f", so far ({counted(awaiting, 'answer')} awaiting hand grading)" if awaiting else ""
+        reasons.append(f"{overall:.0%} of graded points{so_far}")
     if submitted < expected:
-        reasons.append(f"{expected - submitted} assignment(s) not submitted")
+        reasons.append(f"{counted(expected - submitted, 'assignment')} not submitted")
     return "; ".join(reasons)
 
 
 def module_scores(data: CohortData) -> pd.DataFrame:
-    """Percentage per student and assignment (autograded and hand-graded points together)."""
-    table = data.grades[data.grades["graded"]].groupby(["student_id", "assignment"]).agg(score=("score", "sum"),
-                                                                  max_score=("max_score", "sum"))
-    table["percent"] = table["score"] / table["max_score"]
+    """Percentage per student and assignment over graded points (autograded and hand-graded).
+
+    Columns: score and max_score (graded points only), percent, awaiting (answers awaiting
+    hand grading) and awaiting_points (their points, left out of max_score).
+    """
+    table = _points(data.grades, ["student_id", "assignment"])
+    table["percent"] = table["score"] / table["max_score"].where(table["max_score"] > 0)
     return table.reset_index()
+
+
+def _points(grades: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Graded score and points, and what awaits hand grading, per group: the one rule applied."""
+    graded_max = grades["max_score"].where(grades["graded"], 0.0)
+    pending_max = grades["max_score"].where(grades["awaiting"], 0.0)
+    return (grades.assign(graded_max=graded_max, pending_max=pending_max)
+            .groupby(by).agg(score=("score", "sum"), max_score=("graded_max", "sum"),
+                             awaiting=("awaiting", "sum"), awaiting_points=("pending_max", "sum"))
+            .astype({"awaiting": "int64"}))

@@ -163,8 +163,11 @@ def _parser() -> argparse.ArgumentParser:
 
     answers = commands.add_parser(
         "answers", help="check or recover a learner's responses.json",
-        description="Check that a responses.json is readable, or set a damaged one aside and "
-                    "restore its last good backup. Nothing is ever deleted.")
+        description="check: say whether FOLDER/responses.json is readable and how many items "
+                    "it answers. recover: set a damaged responses.json aside (in FOLDER/.dialectic/) "
+                    "and rebuild it from the journal of every answer saved there, naming any answer "
+                    "that could not be restored. Nothing is ever deleted. Exits 1 when the folder or "
+                    "file is missing, the file is damaged (check), or an answer could not be restored.")
     answers.add_argument("action", choices=["check", "recover"], help="what to do")
     answers.add_argument("folder", type=Path, nargs="?", default=Path.cwd(),
                          help="folder holding responses.json (default: the current folder)")
@@ -615,6 +618,7 @@ def _demo(args) -> int:
     from tqdm import tqdm
 
     from grader.pipeline import FINAL_STEPS, STEPS, assignments, run_demo
+    from grader.wording import counted
 
     chosen = args.only or assignments()
     started = time.monotonic()
@@ -624,8 +628,8 @@ def _demo(args) -> int:
             bar.update()
         result = run_demo(args.out, students=args.students, seed=args.seed, only=args.only, step=step)
     minutes = (time.monotonic() - started) / 60
-    print(f"\nDemo finished in {minutes:.1f} min: {len(result.assignments)} assignments, "
-          f"{args.students} simulated students each.")
+    print(f"\nDemo finished in {minutes:.1f} min: {counted(len(result.assignments), 'assignment')}, "
+          f"{counted(args.students, 'simulated student')} each.")
     print(f"  course directory: {result.course.resolve()}")
     print(f"  gradebook:        {(result.course / 'gradebook.db').resolve()}")
     print(f"  grades (CSV):     {result.grades_csv.resolve()}")
@@ -654,23 +658,42 @@ def _export(args) -> int:
     from grader.analytics import load_cohort
     from grader.lms_export import export_grades
 
-    out = export_grades(load_cohort(args.course, args.db_url), args.course, args.format, args.out)
-    print(f"Grades written to {out.resolve()} ({args.format}).")
+    from grader.hand_grading import AWAITING_HAND_GRADING
+    from grader.wording import counted
+
+    done = export_grades(load_cohort(args.course, args.db_url), args.course, args.format, args.out)
+    print(f"Grades written to {done.path.resolve()} ({args.format}).")
+    if len(done.awaiting):
+        where = "left blank in the file" if args.format == "canvas" else "scored on graded points only"
+        print(f"{counted(len(done.awaiting), 'grade')} {where}, with answers {AWAITING_HAND_GRADING}:")
+        for assignment, rows in done.awaiting.groupby("assignment"):
+            print(f"  {assignment}: {', '.join(rows['student_id'])}")
     return 0
 
 
 def _answers(args) -> int:
     from grader.answers import AnswerStore
+    from grader.wording import counted
 
     store = AnswerStore(args.folder)
     if args.action == "check":
-        document = store.load()
-        print(f"{store.path}: readable; {len(document['answers'])} items answered, "
-              f"{len(document['reflections'])} reflections.")
+        document = store.check()
+        print(f"{store.path}: readable; {counted(len(document['answers']), 'item')} answered, "
+              f"{counted(len(document['reflections']), 'reflection')}.")
         return 0
-    aside = store.recover()
-    restored = "restored from the backup" if store.path.exists() else "no good backup; starting empty"
-    print(f"Damaged file moved to {aside}; {restored}.")
+    done = store.recover()
+    if done is None:
+        print(f"{store.path} is readable: nothing to recover, nothing changed.")
+        return 0
+    if done.set_aside:
+        print(f"The damaged file was moved to {done.set_aside}.")
+    else:
+        print(f"{store.path} was missing.")
+    print(f"Restored {store.path} from {counted(done.saves_replayed, 'saved answer')}: "
+          f"{counted(done.answers, 'item')} answered, {counted(done.reflections, 'reflection')}.")
+    if done.not_recovered:
+        print(f"Could not recover: {', '.join(done.not_recovered)}. Answer these again.", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -12,7 +12,10 @@ import pandas as pd
 
 from grader import charts  # noqa: F401 - registers the renderer with the static SVG fallback
 from grader.analytics import CohortData, module_scores, profiles
+from grader.hand_grading import score_text
 from grader.itembank import AREAS
+from grader.tables import area_name
+from grader.wording import counted
 
 #: Up to this many students the heatmap shows each student; above it, the distribution per area.
 PER_STUDENT_HEATMAP_MAX = 40
@@ -45,11 +48,11 @@ def area_heatmap(data: CohortData) -> alt.Chart:
     table = profiles(data)
     columns = [f"area_{a}" for a in AREAS if f"area_{a}" in table.columns]
     long = table.melt(id_vars="student_id", value_vars=columns, var_name="area", value_name="credit")
-    long["area"] = long["area"].str.removeprefix("area_")
+    long["area"] = long["area"].str.removeprefix("area_").map(area_name)
     long = long.dropna(subset=["credit"])
     if table["student_id"].nunique() <= PER_STUDENT_HEATMAP_MAX:
         return alt.Chart(long, title="Mean item credit by student and area").mark_rect().encode(
-            x=alt.X("area:N", sort=list(AREAS), title=None),
+            x=alt.X("area:N", sort=[area_name(a) for a in AREAS], title=None),
             y=alt.Y("student_id:N", title=None),
             color=alt.Color("credit:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="credit"),
             tooltip=["student_id:N", "area:N", alt.Tooltip("credit:Q", format=".0%")],
@@ -57,7 +60,7 @@ def area_heatmap(data: CohortData) -> alt.Chart:
     long["band"] = _binned(long["credit"])
     counts = long.groupby(["area", "band"], observed=False).size().reset_index(name="students")
     return alt.Chart(counts, title="How students' mean item credit is spread in each area").mark_rect().encode(
-        x=alt.X("area:N", sort=list(AREAS), title=None),
+        x=alt.X("area:N", sort=[area_name(a) for a in AREAS], title=None),
         y=alt.Y("band:N", sort=list(reversed(_bin_labels())), title="mean item credit"),
         color=alt.Color("students:Q", scale=alt.Scale(scheme="blues")),
         tooltip=["area:N", "band:N", "students:Q"],
@@ -83,7 +86,8 @@ def support_table(data: CohortData) -> pd.DataFrame:
     """Students who may need support, lowest share of points first."""
     table = profiles(data)
     flagged = table[table["support"] != ""].sort_values("overall")
-    return flagged[["student_id", "overall", "assignments_submitted", "lean", "support"]].reset_index(drop=True)
+    return flagged[["student_id", "overall", "score", "max_score", "awaiting", "assignments_submitted", "lean",
+                    "support"]].reset_index(drop=True)
 
 
 class StudentProfiles:
@@ -104,15 +108,18 @@ class StudentProfiles:
         import html
 
         row = self.table.loc[student_id]
-        areas = "".join(f"<tr><th scope='row'>{html.escape(a.replace('_', ' '))}</th><td>{row[f'area_{a}']:.0%}</td></tr>"
+        areas = "".join(f"<tr><th scope='row'>{html.escape(area_name(a))}</th><td>{row[f'area_{a}']:.0%}</td></tr>"
                         for a in AREAS if f"area_{a}" in row and pd.notna(row[f"area_{a}"]))
         mine = self.scores[self.scores["student_id"] == student_id]
-        modules = "".join(f"<tr><th scope='row'>{html.escape(r.assignment)}</th><td>{r.percent:.0%}</td></tr>"
+        modules = "".join(f"<tr><th scope='row'>{html.escape(r.assignment)}</th>"
+                          f"<td>{html.escape(score_text(r.score, r.max_score, r.awaiting))}</td></tr>"
                           for r in mine.itertuples())
-        lean = row["lean"] if row["lean"] != "not enough data" else f"not enough data ({row['lean_choices']} choices)"
-        return (f"<h4>{html.escape(student_id)}: {row['overall']:.0%} of graded points</h4>"
+        lean = row["lean"] if row["lean"] != "not enough data" else (
+            f"not enough data ({counted(int(row['lean_choices']), 'choice')})")
+        overall = score_text(row["score"], row["max_score"], int(row["awaiting"]))
+        return (f"<h4>{html.escape(student_id)}: overall {html.escape(overall)}</h4>"
                 f"<table><caption>Mean item credit by area</caption>{areas}</table>"
-                f"<table><caption>Score by assignment</caption>{modules}</table>"
+                f"<table><caption>Score by assignment (share of graded points)</caption>{modules}</table>"
                 f"<p>Lean of chosen responses: <b>{html.escape(str(lean))}</b>. "
                 f"Support: {html.escape(row['support'] or 'no flag')}. A training signal for supervision, "
                 "not an attachment diagnosis.</p>")

@@ -34,13 +34,13 @@ from grader.dictionary import load_dictionary, read_table
 from grader.errors import GraderError, Problem
 from grader.itembank import AREAS, ItemBank, Vignette, load_bank
 from grader.pseudonyms import course_secret, review_code
+from grader.atomic_file import write_atomically
 from grader.ratings import (
     ImportReport,
     RatingSheetError,
     _keep_copy,
     _locked,
     _read_sheet,
-    _write_atomically,
     check_rater,
 )
 from grader.written_answers import normalized
@@ -125,10 +125,10 @@ def export_sheets(course: Path | str, reviewers: int, out_dir: Path | str, *, ar
                 rows.append({"kind": "response", "vignette": code,
                              "response": review_code(secret, "response", r.response_id), "text": r.text})
         path = out_dir / f"review-{name}.csv"
-        _write_atomically(path, _csv(rows), encoding="utf-8-sig")
+        write_atomically(path, _csv(rows), encoding="utf-8-sig")
         sheets.append(path)
     readme = out_dir / "README.txt"
-    _write_atomically(readme, _readme(len(items)), encoding="utf-8")
+    write_atomically(readme, _readme(len(items)), encoding="utf-8")
     return ExportReport(tuple(sheets), readme, tuple(items), sum(len(bank.item(i).responses) for i in items))
 
 
@@ -373,7 +373,7 @@ def _store(course, reviewer: str, ratings: list[tuple[int, dict]], replace: bool
         writer = csv.DictWriter(buffer, fieldnames=STORE_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        _write_atomically(folder / STORE_FILE, buffer.getvalue(), encoding="utf-8")
+        write_atomically(folder / STORE_FILE, buffer.getvalue(), encoding="utf-8")
 
 
 def _key(record: dict) -> tuple[str, str, str, str]:
@@ -435,5 +435,5 @@ def simulate_sheet(sheet: Path | str, seed: int, *, course: Path | str, harsher:
             if response.safety_note and rng.random() < 0.7:
                 cells["unsafe"], cells["unsafe_reason"] = "x", "could harm this client at risk"
         rows.append(cells)
-    _write_atomically(sheet, _csv(rows), encoding="utf-8-sig")
+    write_atomically(sheet, _csv(rows), encoding="utf-8-sig")
     return sheet

@@ -7,22 +7,39 @@ assignment's points possible, as in Canvas's own exports.
 
 The research CSV never carries names or emails: students appear only under the course's
 stable pseudonyms (``grader.pseudonyms``).
+
+Hand grades not yet given follow :mod:`grader.hand_grading`: in the Canvas file an
+assignment with any answer awaiting hand grading is left blank (Canvas then shows it as not
+yet graded, never as a low score), and :func:`export_grades` lists those cells; the research
+CSV scores graded points only and says how many answers and points await hand grading.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from grader.analytics import CohortData, module_scores
+from grader.atomic_file import write_atomically
 from grader.pseudonyms import course_secret, pseudonym
 
 FORMATS = ("canvas", "csv")
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-RESEARCH_COLUMNS = ["student", "assignment", "score", "max_score", "percent"]
+RESEARCH_COLUMNS = ["student", "assignment", "score", "max_score", "percent", "awaiting_hand_grading",
+                    "awaiting_points"]
+
+
+@dataclass(frozen=True)
+class Export:
+    """A written grade export and what it could not report yet."""
+
+    path: Path
+    awaiting: pd.DataFrame
+    """student_id, assignment, awaiting (answers awaiting hand grading), awaiting_points."""
 
 
 def canvas_csv(data: CohortData) -> str:
@@ -30,7 +47,9 @@ def canvas_csv(data: CohortData) -> str:
     scores = module_scores(data)
     # points possible count every graded cell, hand-graded ones still waiting included
     possible = data.grades.groupby(["student_id", "assignment"])["max_score"].sum().groupby("assignment").max()
-    wide = scores.pivot(index="student_id", columns="assignment", values="score")
+    # an assignment with an answer awaiting its hand grade has no grade yet: left blank
+    wide = scores.assign(score=scores["score"].where(scores["awaiting"] == 0)).pivot(
+        index="student_id", columns="assignment", values="score")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     assignments = sorted(wide.columns)
@@ -53,17 +72,15 @@ def research_csv(data: CohortData, course: Path | str) -> str:
     scores = module_scores(data)
     scores["student"] = scores["student_id"].map(lambda s: pseudonym(secret, s))
     scores["percent"] = scores["percent"].round(4)
+    scores = scores.rename(columns={"awaiting": "awaiting_hand_grading"})
     return scores[RESEARCH_COLUMNS].sort_values(["student", "assignment"]).to_csv(index=False, lineterminator="\n")
 
 
-def export_grades(data: CohortData, course: Path | str, fmt: str, out: Path | str) -> Path:
-    """Write grades in ``fmt`` (canvas or csv) to ``out``, atomically."""
+def export_grades(data: CohortData, course: Path | str, fmt: str, out: Path | str) -> Export:
+    """Write grades in ``fmt`` (canvas or csv) to ``out``, atomically; say what awaits hand grading."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     text = canvas_csv(data) if fmt == "canvas" else research_csv(data, course)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    scores = module_scores(data)
+    awaiting = scores.loc[scores["awaiting"] > 0, ["student_id", "assignment", "awaiting", "awaiting_points"]]
+    return Export(write_atomically(out, text), awaiting.reset_index(drop=True))

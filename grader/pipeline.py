@@ -49,9 +49,10 @@ def assignments(exercises: Path | None = None) -> list[str]:
 def prepare_course(course: Path) -> Path:
     """Make ``course`` an nbgrader course directory with this course's config and sources.
 
-    Refuses a folder that already holds something other than an earlier demo.
+    Refuses a folder that already holds something other than an earlier demo. Returns the
+    absolute path, so paths built on it mean the same inside and outside the course.
     """
-    course = Path(course)
+    course = Path(course).resolve()  # nbgrader runs inside the course: a relative path would nest
     if course.exists() and any(course.iterdir()) and not (course / "nbgrader_config.py").exists():
         raise GraderError(f"{course} is not empty and is not a course directory; choose another folder.")
     course.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import random
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from grader.atomic_file import write_atomically
 from grader.dictionary import load_dictionary, read_table
 from grader.errors import GraderError, Problem
 from grader.itembank import ItemBank, load_bank
@@ -137,9 +136,9 @@ def _write_sheet(out: Path, answers: list[WrittenAnswer], scores: dict[str, dict
         writer.writerow([a.answer_id, a.assignment, a.vignette, a.text,
                          *(given.get(k, "") for k in CRITERION_KEYS), ""])
     # utf-8-sig: the byte-order mark makes Excel read accented text as UTF-8
-    _write_atomically(out, buffer.getvalue(), encoding="utf-8-sig")
+    write_atomically(out, buffer.getvalue(), encoding="utf-8-sig")
     readme = out.with_name(out.name + ".README.txt")
-    _write_atomically(readme, _readme(out.name, answers), encoding="utf-8")
+    write_atomically(readme, _readme(out.name, answers), encoding="utf-8")
     return SheetReport(out, readme, len(answers), unanswered,
                        tuple(sorted({a.assignment for a in answers})))
 
@@ -389,7 +388,7 @@ def _store(course: Path | str, rater: str, ratings: list[tuple[int, WrittenAnswe
         writer = csv.DictWriter(buffer, fieldnames=STORE_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        _write_atomically(folder / STORE_FILE, buffer.getvalue(), encoding="utf-8")
+        write_atomically(folder / STORE_FILE, buffer.getvalue(), encoding="utf-8")
 
 
 def _keep_copy(course: Path | str, sheet: Path, rater: str, folder: Path | None = None) -> None:
@@ -407,23 +406,6 @@ def _locked(folder: Path) -> Iterator[None]:
         if fcntl:
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
-
-
-def _write_atomically(path: Path, text: str, *, encoding: str) -> None:
-    """Write via a temporary file and a rename, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp's 0600 would lock out TAs
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- the store ------------------------------------------------------------------------------

@@ -15,21 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from grader import analytics, cohort_view
+from grader import analytics, cohort_view, tables
+from grader.atomic_file import write_atomically
 from grader.charts import to_svg
+from grader.hand_grading import AWAITING_HAND_GRADING
 from grader.pseudonyms import course_secret, pseudonym
+from grader.wording import counted
 
 STEPS = ("gradebook read", "answers read", "item analysis", "profiles", "charts", "rater agreement", "written")
 
 _CSS = """
-body {font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #222;}
+body {font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #222;
+  box-sizing: border-box;}
 h1 {font-size: 1.6em;} h2 {border-bottom: 2px solid #5b7fa6; padding-bottom: 0.2em; margin-top: 2em;}
-table {border-collapse: collapse; font-size: 0.8em; margin: 0.6em 0; display: block; overflow-x: auto;}
-td {max-width: 26em; overflow-wrap: anywhere;}
-th, td {border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top;}
-th {background: #eef2f7;} tr.flagged td {background: #fff4e5;}
-.chart {margin: 1em 0; overflow-x: auto;} .note {color: #555; font-size: 0.9em;}
-"""
+.chart {margin: 1em 0; max-width: 100%; overflow-x: auto;} .note {color: #555; font-size: 0.9em; max-width: 50em;}
+""" + tables.CSS
 
 
 def build_report(course: Path | str, out: Path | str, *, db_url: str | None = None,
@@ -42,7 +42,7 @@ def build_report(course: Path | str, out: Path | str, *, db_url: str | None = No
         data = _pseudonymized(data, course_secret(course))
     items = analytics.with_review_status(analytics.item_analysis(data))
     step("item analysis")
-    table = analytics.profiles(data)
+    profiles = analytics.profiles(data)
     step("profiles")
     chart_blocks = [
         _chart("score_distribution", cohort_view.score_distribution(data)),
@@ -56,23 +56,27 @@ def build_report(course: Path | str, out: Path | str, *, db_url: str | None = No
 
     students = data.students["student_id"].nunique()
     support = cohort_view.support_table(data)
+    awaiting = int(data.grades["awaiting"].sum())
     body = [
         f"<h1>Cohort report: {html.escape(course.resolve().name)}</h1>",
         f"<p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from "
-        f"{students} students and {len(data.assignments)} assignments. "
+        f"{counted(students, 'student')} and {counted(len(data.assignments), 'assignment')}. "
         + ("Students are shown by pseudonym. " if pseudonymize else "")
         + "Item keys are author-keyed and not yet piloted: treat flags as prompts to look, not verdicts. "
           "Competency profiles are training signals for supervision, never attachment diagnoses.</p>",
+        f"<p class='note'>{_awaiting_note(awaiting)}</p>",
         "<h2 id='cohort'>Cohort view</h2>", *chart_blocks,
         "<h3>Students who may need support</h3>",
-        _table(support, "support", percent=["overall"]) if len(support) else "<p>No one is below the support threshold.</p>",
+        (tables.render(support, tables.SUPPORT_COLUMNS, "support").html if len(support)
+         else "<p>No one is below the support threshold.</p>"),
         "<h2 id='items'>Item analysis</h2>",
-        "<p class='note'>p: mean credit (difficulty; .40-.60 discriminates best). Discrimination: "
-        "corrected item-total correlation (>= .40 very good, .30-.39 good, .20-.29 marginal, "
-        "&lt; .20 poor, negative: check the key). Review: author keyed, or expert reviewed with the "
-        "panel's size, I-CVI and share of placements equal to the key (<code>dialectic items review</code>). "
-        "Distractors: share of the upper and lower 27% choosing each option.</p>",
-        _table(items, "item_analysis", flagged="flags"),
+        "<p class='note'>Mean credit: the item's difficulty (.40–.60 discriminates best). "
+        "Discrimination: corrected item–total correlation (.40 or more very good, .30–.39 good, "
+        ".20–.29 marginal, below .20 poor, negative: check the key). Upper and lower 27%: mean credit "
+        "of the strongest and weakest students by total score, and which options each group chose. "
+        "Review: author keyed, or expert reviewed with the panel's size, I-CVI and share of placements "
+        "equal to the key (<code>dialectic items review</code>).</p>",
+        *_item_tables(items),
         "<h2 id='agreement'>Rater agreement</h2>", agreement,
         "<h3 id='machine-reader'>Machine reader (formative rater): agreement with the human raters</h3>",
         machine_reader.report_section(course),
@@ -80,17 +84,34 @@ def build_report(course: Path | str, out: Path | str, *, db_url: str | None = No
         "<p class='note'>Area columns: mean item credit. Map: mean resonance and regulation of the "
         "responses the student chose. Lean: mean spectrum position of those choices (negative "
         "collusive, positive confrontational), shown only with enough choices.</p>",
-        _table(table, "profiles", percent=["overall", *[c for c in table.columns if c.startswith("area_")]]),
+        tables.render(profiles, tables.profile_columns(profiles), "profiles").html,
     ]
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>Cohort report</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    write_atomically(out, page)
     step("written")
     return out
+
+
+def _awaiting_note(awaiting: int) -> str:
+    if not awaiting:
+        return "Every answer has been graded."
+    return (f"{counted(awaiting, 'written answer')} {'is' if awaiting == 1 else 'are'} {AWAITING_HAND_GRADING}. "
+            "Until graded, an answer counts for nothing rather than 0: every percentage here is a share of "
+            "the points graded so far, and the number of answers still waiting is shown beside it.")
+
+
+def _item_tables(items: pd.DataFrame) -> list[str]:
+    """One item-analysis table per assignment, flagged items shaded."""
+    if items.empty:
+        return ["<p>No autograded items yet.</p>"]
+    blocks = []
+    for assignment, rows in items.groupby("assignment", sort=True):
+        blocks.append(f"<h3>{html.escape(str(assignment))}</h3>")
+        blocks.append(tables.render(rows, tables.ITEM_COLUMNS, "item_analysis",
+                                    flagged=lambda row: bool(row["flags"])).html)
+    return blocks
 
 
 def _chart(name: str, chart) -> str:
@@ -98,28 +119,6 @@ def _chart(name: str, chart) -> str:
     embedded = json.dumps(spec).replace("</", "<\\/")  # a spec may not close the script block early
     return (f"<div class='chart' data-chart='{name}'>{to_svg(spec)}"
             f"<script type='application/json' class='chart-spec' data-chart='{name}'>{embedded}</script></div>")
-
-
-def _table(frame: pd.DataFrame, name: str, *, percent: list[str] | None = None, flagged: str | None = None) -> str:
-    percent = percent or []
-    head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for record in frame.to_dict("records"):
-        cells = []
-        for column in frame.columns:
-            value = record[column]
-            if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
-                text = ""
-            elif column in percent:
-                text = f"{value:.0%}"
-            elif isinstance(value, float):
-                text = f"{value:.2f}"
-            else:
-                text = str(value)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        marked = " class='flagged'" if flagged and record.get(flagged) else ""
-        rows.append(f"<tr{marked}>{''.join(cells)}</tr>")
-    return f"<table data-table='{name}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _pseudonymized(data: analytics.CohortData, secret: bytes) -> analytics.CohortData:
@@ -142,8 +141,10 @@ def _agreement_section(course: Path, pseudonymize: bool) -> str:
                 "with <code>dialectic ratings import</code>.</p>")
     table = agreement.agreement_table(stored)
     worst = agreement.largest_disagreements(stored)
+    raters = sorted(stored["rater"].unique())
     return ("<p class='note'>ICC: two-way random effects, absolute agreement, single rater "
             "(ICC(2,1)), with its 95% confidence interval; Koo &amp; Li (2016) bands. Weighted kappa: "
             "quadratic weights; Landis &amp; Koch bands. Krippendorff's alpha: ordinal.</p>"
-            + _table(table, "agreement") + "<h3>Largest disagreements, for discussion</h3>"
-            + _table(worst, "disagreements"))
+            + tables.render(table, tables.AGREEMENT_COLUMNS, "agreement").html
+            + "<h3>Largest disagreements, for discussion</h3>"
+            + tables.render(worst, tables.disagreement_columns(worst, raters), "disagreements").html)

@@ -30,8 +30,10 @@ from grader import content_validity as cv
 from grader.agreement import krippendorff_alpha
 from grader.errors import GraderError
 from grader.itembank import REVIEW_COLUMNS, ItemBank, load_bank
-from grader.ratings import _write_atomically
-from grader.report import _CSS, _table
+from grader.atomic_file import write_atomically
+from grader.report import _CSS
+from grader.tables import CSS as TABLE_CSS
+from grader.tables import frame_table as _table
 
 SPECTRUM = (-2, -1, 0, 1, 2)
 DIRECTIONS = {-1: "collusive", 0: "attuned", 1: "confrontational"}
@@ -216,7 +218,7 @@ def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert 
         path = out.with_name(f"{out.stem}.{name}.csv")
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        _write_atomically(path, buffer.getvalue(), encoding="utf-8")
+        write_atomically(path, buffer.getvalue(), encoding="utf-8")
         paths.append(path)
     flagged = tables.responses[tables.responses["flags"] != ""]
     flagged = flagged.assign(text=[bank_text(rid) for rid in flagged["response_id"]])[FLAGGED_COLUMNS]
@@ -247,9 +249,9 @@ def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert 
     ]
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{html.escape(title)}</title><style>{_CSS}{_REVIEW_CSS}</style></head>"
+            f"<title>{html.escape(title)}</title><style>{_CSS}{TABLE_CSS}{_REVIEW_CSS}</style></head>"
             f"<body>{''.join(body)}</body></html>")
-    _write_atomically(out, page, encoding="utf-8")
+    write_atomically(out, page, encoding="utf-8")
     return [out, *paths]
 
 
@@ -290,7 +292,7 @@ def record_in_bank(tables: ReviewTables, bank: ItemBank, *, on: str | None = Non
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_atomically(path, buffer.getvalue(), encoding="utf-8")
+    write_atomically(path, buffer.getvalue(), encoding="utf-8")
     load_bank(bank.directory)  # fails loudly, naming the row, if the record broke a rule
     return recorded
 

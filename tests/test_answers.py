@@ -1,4 +1,4 @@
-"""The answer store: round trips, atomic writes, corruption, backups and concurrency."""
+"""The answer store: round trips, atomic writes, corruption, the journal, recovery and concurrency."""
 
 from __future__ import annotations
 
@@ -40,21 +40,31 @@ def test_long_non_ascii_text_round_trips(tmp_path):
     assert AnswerStore(tmp_path).get("ep-002", "compose")["text"] == text
 
 
-def test_a_later_answer_replaces_the_earlier_and_keeps_a_backup(tmp_path):
+def test_a_later_answer_replaces_the_earlier_and_is_journaled(tmp_path):
     store = AnswerStore(tmp_path)
     store.record("rw-014", "choose", "rw-014-a")
     store.record("rw-014", "choose", "rw-014-c")
     assert store.get("rw-014", "choose") == "rw-014-c"
-    backup = json.loads(store.backup_path.read_text(encoding="utf-8"))
-    assert backup["answers"]["rw-014"]["choose"]["value"] == "rw-014-a"
+    lines = [json.loads(line) for line in store.journal_path.read_text(encoding="utf-8").splitlines()]
+    assert [line["value"] for line in lines] == ["rw-014-a", "rw-014-c"]
 
 
-def test_writes_leave_no_temporary_files(tmp_path):
+def test_only_the_answer_file_is_visible_and_it_is_private(tmp_path):
     store = AnswerStore(tmp_path)
     for i in range(5):
         store.record(f"ep-00{i}", "choose", f"ep-00{i}-a")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "responses.json", "responses.json.bak", "responses.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dialectic", "responses.json"]
+    assert sorted(p.name for p in (tmp_path / ".dialectic").iterdir()) == [
+        "responses.json.journal", "responses.json.lock"]
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    store.path.chmod(0o640)  # a mode the learner chose is kept
+    store.record("ep-009", "choose", "ep-009-a")
+    assert store.path.stat().st_mode & 0o777 == 0o640
+
+
+def test_reading_creates_nothing(tmp_path):
+    assert AnswerStore(tmp_path).load()["answers"] == {}
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -91,16 +101,56 @@ def test_binary_and_oversized_files(tmp_path):
         AnswerStore(tmp_path).load()
 
 
-def test_recover_sets_the_damaged_file_aside_and_restores_the_backup(tmp_path):
+def test_recovery_restores_every_answer_saved_before_the_damage(tmp_path):
     store = AnswerStore(tmp_path)
     store.record("ep-001", "choose", "ep-001-a")
     store.record("ep-002", "choose", "ep-002-b")
+    store.record_reflection("alliance-1", "I felt pulled to reassure.")
+    store.record("ep-003", "spectrum", {"ep-003-a": -1})  # the latest save
+    store.path.chmod(0o600)
     store.path.write_text("{ half a file", encoding="utf-8")
-    aside = store.recover()
-    assert aside.read_text(encoding="utf-8") == "{ half a file"
-    assert store.get("ep-001", "choose") == "ep-001-a"  # from the backup
-    store.record("ep-003", "choose", "ep-003-c")
-    assert store.get("ep-003", "choose") == "ep-003-c"
+    done = store.recover()
+    assert done.set_aside.read_text(encoding="utf-8") == "{ half a file"
+    assert done.set_aside.parent == tmp_path / ".dialectic"
+    assert (done.answers, done.reflections, done.saves_replayed, done.not_recovered) == (3, 1, 4, ())
+    assert store.get("ep-001", "choose") == "ep-001-a"
+    assert store.get("ep-003", "spectrum") == {"ep-003-a": -1}
+    assert store.reflection("alliance-1") == "I felt pulled to reassure."
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    store.record("ep-004", "choose", "ep-004-c")
+    assert store.get("ep-004", "choose") == "ep-004-c" and store.get("ep-001", "choose") == "ep-001-a"
+    # and a second damage later recovers everything again, from the snapshot onwards
+    store.path.write_text("[]", encoding="utf-8")
+    assert store.recover().answers == 4
+
+
+def test_recovery_salvages_what_the_journal_lacks_and_names_what_is_lost(tmp_path):
+    store = AnswerStore(tmp_path)
+    store.record("ep-001", "choose", "ep-001-a")
+    with open(store.journal_path, "a", encoding="utf-8") as journal:
+        journal.write('{"item_id": "ep-007", "task": "choose", "val')  # a save cut off by a crash
+    document = json.loads(store.path.read_text(encoding="utf-8"))
+    document["answers"]["ep-005"] = {"choose": {"value": "ep-005-b", "saved_at": "2026-11-22T10:00:00+00:00"}}
+    document["answers"]["ep-006"] = {"choose": {"value": 42, "saved_at": "2026-11-22T10:00:00+00:00"}}
+    store.path.write_text(json.dumps(document), encoding="utf-8")
+    done = store.recover()
+    assert store.get("ep-001", "choose") == "ep-001-a"
+    assert store.get("ep-005", "choose") == "ep-005-b"  # readable in the damaged file: kept
+    assert done.not_recovered == ("ep-006", "ep-007")
+
+
+def test_recovery_of_a_deleted_file_and_of_nothing(tmp_path):
+    store = AnswerStore(tmp_path)
+    with pytest.raises(AnswerStoreError, match="nothing to recover"):
+        store.recover()
+    assert list(tmp_path.iterdir()) == []  # not even a lock file
+    store.record("ep-001", "choose", "ep-001-a")
+    store.path.unlink()
+    with pytest.raises(AnswerStoreError, match="is missing, but earlier answers are kept"):
+        store.load()
+    done = store.recover()
+    assert done.set_aside is None and store.get("ep-001", "choose") == "ep-001-a"
+    assert store.recover() is None  # readable now: nothing to do
 
 
 def test_invalid_values_are_refused_before_writing(tmp_path):
