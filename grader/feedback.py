@@ -6,7 +6,8 @@ for a written answer nobody has graded yet. :class:`FeedbackPolicy` runs after n
 
 - removes every hidden-test region from every cell, and replaces the traceback of a failed
   test cell by its last line (a traceback quotes the hidden line that failed);
-- marks a cell that needs a hand grade and has none as *awaiting hand grading*: the
+- marks a cell that needs a hand grade and has none as *awaiting hand grading*
+  (:mod:`grader.hand_grading`, the rule the report and exports follow too): the
   template (``templates/dialectic_feedback``) shows that instead of a score, and the
   notebook's total counts only what has been graded so far;
 - with ``FeedbackPolicy.show = "scores"`` (the default), cuts the item feedback that plain
@@ -24,19 +25,14 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from grader.gradecells import without_hidden_tests
+from grader.hand_grading import awaiting_hand_grading
 
 #: The template folder nbgrader_config.py adds to HTMLExporter.extra_template_basedirs.
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "dialectic_feedback"
 #: It extends nbgrader's feedback template (its conf.json names it the base), hence its own file name.
 TEMPLATE_FILE = "dialectic.html.j2"
-AWAITING = "awaiting hand grading"
 _FEEDBACK_BODY = re.compile(r"(<div class='dialectic-feedback'><b>[^<]*</b>).*?(</div>)", re.S)
-
-
-def awaiting_hand_grade(grade) -> bool:
-    """An nbgrader Grade that needs a hand grade and has none yet: pending, never a 0."""
-    return bool(grade.needs_manual_grade) and grade.manual_score is None
 
 
 class FeedbackPolicy(NbGraderPreprocessor):
@@ -53,7 +49,7 @@ class FeedbackPolicy(NbGraderPreprocessor):
                 meta = cell.metadata.get("nbgrader", {})
                 if meta.get("grade"):
                     grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
-                    if awaiting_hand_grade(grade):
+                    if awaiting_hand_grading(grade.needs_manual_grade, grade.manual_score):
                         meta["awaiting"] = True
                         pending += float(grade.max_score)
                 self._clean(cell, meta)
