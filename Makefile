@@ -11,7 +11,20 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 
-.PHONY: lab test demo system-deps data help
+# The cohort's JupyterHub (README: "For a cohort"). Its environment is built from Debian's
+# Python, outside /root, because every user's server runs from it as that user.
+HUB_PYTHON ?= /usr/bin/python3
+HUB_PREFIX ?= /opt/dialectic-hub
+HUB_ROOT   ?= /srv/dialectic-hub
+HUB_IP     ?= 127.0.0.1
+HUB_PORT   ?= 8000
+HUB_AUTH   ?= dummy
+ROSTER     ?= hub/roster.example.csv
+HUB_STAMP  := $(HUB_PREFIX)/.installed
+HUB_DEPS   := $(HUB_PREFIX)/.installed-deps
+PROXY      := $(HUB_PREFIX)/proxy/node_modules/.bin/configurable-http-proxy
+
+.PHONY: lab test demo system-deps data help hub hub-env
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,9 +34,39 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for hea
 	@# .venv/bin first on PATH, so `dialectic` works in JupyterLab's terminals too
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
 
-test: $(TEST_STAMP) system-deps  ## run the whole test suite
+test: $(TEST_STAMP) system-deps hub-env  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest $(ARGS)
+
+hub: $(RUNTIME_STAMP) hub-env  ## start the cohort's JupyterHub (ROSTER=roster.csv; HUB_IP=127.0.0.1 HUB_PORT=8000)
+	$(BIN)/dialectic hub users --roster $(ROSTER)
+	$(BIN)/dialectic hub courses --roster $(ROSTER) --root $(HUB_ROOT)
+	cd $(HUB_ROOT) && DIALECTIC_HUB_ROOT=$(HUB_ROOT) DIALECTIC_HUB_ROSTER=$(abspath $(ROSTER)) \
+	  DIALECTIC_HUB_PROXY=$(PROXY) DIALECTIC_HUB_AUTH=$(HUB_AUTH) $(HUB_PREFIX)/bin/jupyterhub -f $(abspath hub/jupyterhub_config.py) \
+	  --ip $(HUB_IP) --port $(HUB_PORT) $(ARGS)
+
+# Built as root (CI is root; the hub must be root to start servers as other users). Only the
+# course package is reinstalled when grader/ changes; the rest when pyproject.toml does.
+hub-env:
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory $(HUB_STAMP) $(PROXY); \
+	else echo "hub-env: needs root (it installs into $(HUB_PREFIX)); the hub tests will say so." >&2; fi
+
+$(HUB_DEPS): pyproject.toml
+	@test -x $(HUB_PREFIX)/bin/python || $(HUB_PYTHON) -m venv $(HUB_PREFIX)
+	$(HUB_PREFIX)/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_PREFIX)/bin/python -m pip install --quiet .
+	@touch $@
+
+$(HUB_STAMP): $(HUB_DEPS) $(shell find grader -name '*.py' -o -name '*.yaml')
+	$(HUB_PREFIX)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	for ext in formgrader validate_assignment assignment_list course_list; do \
+	  $(HUB_PREFIX)/bin/jupyter server extension enable --sys-prefix nbgrader.server_extensions.$$ext >/dev/null 2>&1 || exit 1; \
+	done
+	chmod -R a+rX $(HUB_PREFIX)
+	@touch $@
+
+$(PROXY):
+	npm install --silent --no-audit --no-fund --prefix $(HUB_PREFIX)/proxy configurable-http-proxy@5.3.0
 
 demo: $(RUNTIME_STAMP)  ## build, simulate, autograde and give feedback on every assignment in demo-course/
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dialectic demo --out demo-course $(ARGS)

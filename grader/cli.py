@@ -154,7 +154,34 @@ def _parser() -> argparse.ArgumentParser:
     answers.set_defaults(run=_answers)
 
     _ratings_parser(commands)
+    _hub_parser(commands)
     return parser
+
+
+def _hub_parser(commands) -> None:
+    hub = commands.add_parser(
+        "hub", help="set up the cohort's JupyterHub on this machine (as root)",
+        description="Make the Unix accounts and course directories a cohort's JupyterHub needs "
+                    "(`make hub` runs both, then starts the hub). The roster is a CSV with the "
+                    "columns username, course, role (student or instructor).")
+    actions = hub.add_subparsers(dest="action", metavar="ACTION", required=True)
+    users = actions.add_parser(
+        "users", help="create the roster's Unix accounts that are missing",
+        description="Create a Unix account (home mode 0700) for each user in the roster and a "
+                    "grader-COURSE account for each course, unless it exists. Removes no one. "
+                    "A bad roster is refused whole, naming each bad row.")
+    users.add_argument("--roster", type=Path, required=True, help="roster CSV")
+    users.add_argument("--home-base", type=Path, help="folder for new homes (default: useradd's, /home)")
+    users.set_defaults(run=_hub_users)
+    courses = actions.add_parser(
+        "courses", help="lay out the exchange, the shared config and each course directory",
+        description="Create the hub's root folder: nbgrader's exchange (mode 1777), the nbgrader "
+                    "config every server reads, the student and instructor editions of the data, "
+                    "and ~grader-COURSE/COURSE for each course (existing course work is kept).")
+    courses.add_argument("--roster", type=Path, required=True, help="roster CSV")
+    courses.add_argument("--root", type=Path, default=Path("/srv/dialectic-hub"),
+                         help="the hub's root folder (default /srv/dialectic-hub)")
+    courses.set_defaults(run=_hub_courses)
 
 
 def _ratings_parser(commands) -> None:
@@ -347,6 +374,24 @@ def _autograde(args) -> int:
         for note in outcome.notes:
             print(f"  {outcome.assignment} {outcome.student_id} note: {note}")
     return 1 if counts["failed"] else 0
+
+
+def _hub_users(args) -> int:
+    from grader.hub import add_users, read_roster
+
+    report = add_users(read_roster(args.roster), home_base=args.home_base)
+    print(f"Created {len(report.created)} account(s): {', '.join(report.created) or 'none'}; "
+          f"{len(report.existing)} already existed and were left as they are.")
+    return 0
+
+
+def _hub_courses(args) -> int:
+    from grader.hub import read_roster, setup_courses
+
+    for directory in setup_courses(read_roster(args.roster), args.root):
+        print(f"Course directory {directory}")
+    print(f"Exchange and shared nbgrader config under {args.root}")
+    return 0
 
 
 def _demo(args) -> int:
