@@ -41,8 +41,7 @@ test: $(TEST_STAMP) system-deps hub-env  ## run the whole test suite
 hub: $(RUNTIME_STAMP) hub-env  ## start the cohort's JupyterHub (ROSTER=roster.csv; HUB_IP=127.0.0.1 HUB_PORT=8000)
 	$(BIN)/dialectic hub users --roster $(ROSTER)
 	$(BIN)/dialectic hub courses --roster $(ROSTER) --root $(HUB_ROOT)
-	cd $(HUB_ROOT) && DIALECTIC_HUB_ROOT=$(HUB_ROOT) DIALECTIC_HUB_ROSTER=$(abspath $(ROSTER)) \
-	  DIALECTIC_HUB_PROXY=$(PROXY) DIALECTIC_HUB_AUTH=$(HUB_AUTH) $(HUB_PREFIX)/bin/jupyterhub -f $(abspath hub/jupyterhub_config.py) \
+	$(HUB_PREFIX)/bin/dialectic hub start --roster $(ROSTER) --root $(HUB_ROOT) --auth $(HUB_AUTH) \
 	  --ip $(HUB_IP) --port $(HUB_PORT) $(ARGS)
 
 # Built as root (CI is root; the hub must be root to start servers as other users). Only the

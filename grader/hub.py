@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import grp
 import ipaddress
+import json
 import os
 import pwd
 import re
@@ -330,6 +331,8 @@ class HubSettings:
     """The first course's formgrader port; the next course takes the next port."""
     hub_api_port: int = 8081
     """The hub's internal API port (``DIALECTIC_HUB_API_PORT``)."""
+    proxy_api_port: int = 8001
+    """The proxy's own API port (``DIALECTIC_HUB_PROXY_API_PORT``)."""
     admin_token: str | None = None
     """When set (``DIALECTIC_HUB_ADMIN_TOKEN``), a service ``dialectic-admin`` with this token
     may start servers and mint user tokens: scripted trials and the tests use it."""
@@ -343,8 +346,16 @@ class HubSettings:
             proxy=environ.get("DIALECTIC_HUB_PROXY", "configurable-http-proxy"),
             service_port=int(environ.get("DIALECTIC_HUB_SERVICE_PORT", "9990")),
             hub_api_port=int(environ.get("DIALECTIC_HUB_API_PORT", "8081")),
+            proxy_api_port=int(environ.get("DIALECTIC_HUB_PROXY_API_PORT", "8001")),
             admin_token=environ.get("DIALECTIC_HUB_ADMIN_TOKEN") or None,
         )
+
+    def to_environment(self) -> dict[str, str]:
+        """The DIALECTIC_HUB_* variables ``from_environment`` reads back."""
+        values = {"ROOT": self.root, "ROSTER": self.roster, "AUTH": self.auth, "PROXY": self.proxy,
+                  "SERVICE_PORT": self.service_port, "API_PORT": self.hub_api_port, "PROXY_API_PORT": self.proxy_api_port,
+                  "ADMIN_TOKEN": self.admin_token or ""}
+        return {f"DIALECTIC_HUB_{key}": str(value) for key, value in values.items()}
 
 
 def configure(c, settings: HubSettings) -> None:
@@ -356,6 +367,7 @@ def configure(c, settings: HubSettings) -> None:
     c.JupyterHub.cookie_secret_file = str(layout.state / "jupyterhub_cookie_secret")
     c.JupyterHub.hub_port = settings.hub_api_port
     c.ConfigurableHTTPProxy.command = [settings.proxy]
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
     c.ConfigurableHTTPProxy.pid_file = str(layout.state / "proxy.pid")
 
     if settings.auth == "dummy":
@@ -392,19 +404,14 @@ def configure(c, settings: HubSettings) -> None:
                       "scopes": [f"access:services!service={course}"]})
         roles.append({"name": f"nbgrader-{course}", "groups": [f"nbgrader-{course}"],
                       "scopes": ["list:services", f"read:services!service={course}"]})
-        services.append({
-            "name": course,
-            "url": f"http://127.0.0.1:{settings.service_port + offset}",
-            "command": [str(bin_dir / "jupyterhub-singleuser")],
-            "user": account,
-            "cwd": str(course_directory(course)),
-            "environment": {
-                "JUPYTER_CONFIG_PATH": str(layout.jupyter_config),
-                "DIALECTIC_DATASETS": str(layout.instructor_datasets),
-                "JUPYTERHUB_DEFAULT_URL": "/formgrader",
-                "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-            },
-        })
+        # The formgrader asks the hub which courses its account grades (nbgrader's plugin).
+        roles.append({"name": f"formgrader-{course}", "services": [course],
+                      "scopes": [f"read:users:name!user={account}", f"read:users:groups!user={account}",
+                                 "list:services", f"read:services!service={course}"]})
+        # An external service: `dialectic hub start` runs it as the grader account (the hub
+        # would give a managed one only ten seconds to start, too few on a busy machine).
+        services.append({"name": course, "url": formgrader_url(settings, offset),
+                         "api_token": service_token(layout, course), "oauth_no_confirm": True})
     if settings.admin_token:
         services.append({"name": "dialectic-admin", "api_token": settings.admin_token})
         roles.append({"name": "dialectic-admin", "services": ["dialectic-admin"],
@@ -412,6 +419,49 @@ def configure(c, settings: HubSettings) -> None:
     c.JupyterHub.load_groups = groups
     c.JupyterHub.load_roles = roles
     c.JupyterHub.services = services
+
+
+def formgrader_url(settings: HubSettings, offset: int) -> str:
+    """Where course number ``offset`` (in roster order) serves its formgrader."""
+    return f"http://127.0.0.1:{settings.service_port + offset}"
+
+
+def service_token(layout: HubLayout, course: str) -> str:
+    """The API token of ``course``'s formgrader service: made once, kept root-only."""
+    kept = layout.state / f"service-{course}.token"
+    if not kept.exists():
+        layout.state.mkdir(parents=True, exist_ok=True)
+        kept.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        os.chmod(kept, 0o600)
+    return kept.read_text(encoding="utf-8").strip()
+
+
+def formgrader_environment(settings: HubSettings, course: str, offset: int) -> dict[str, str]:
+    """What ``course``'s formgrader needs to serve as the hub's service ``course``."""
+    layout = HubLayout(settings.root)
+    account = pwd.getpwnam(grader_account(course))
+    prefix = f"/services/{course}/"
+    scopes = json.dumps([f"access:services!service={course}"])
+    bin_dir = Path(sys.executable).parent
+    return {
+        "JUPYTERHUB_SERVICE_NAME": course,
+        "JUPYTERHUB_API_TOKEN": service_token(layout, course),
+        "JUPYTERHUB_CLIENT_ID": f"service-{course}",
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{settings.hub_api_port}/hub/api",
+        "JUPYTERHUB_BASE_URL": "/",
+        "JUPYTERHUB_SERVICE_PREFIX": prefix,
+        "JUPYTERHUB_SERVICE_URL": formgrader_url(settings, offset),
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
+        "JUPYTERHUB_OAUTH_SCOPES": scopes,
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": scopes,
+        "JUPYTERHUB_USER": account.pw_name,
+        "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+        "JUPYTER_CONFIG_PATH": str(layout.jupyter_config),
+        "DIALECTIC_DATASETS": str(layout.instructor_datasets),
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name,
+        "SHELL": account.pw_shell, "LANG": os.environ.get("LANG", "C.UTF-8"),
+    }
 
 
 def is_loopback(host: str) -> bool:
