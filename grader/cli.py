@@ -159,9 +159,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _hub_parser(commands) -> None:
-    from grader.hub import HubSettings
+    from grader.hub import DEFAULT_ROOT, HubSettings
 
-    defaults = HubSettings(root=Path("/srv/dialectic-hub"), roster=Path("roster.csv"))
+    defaults = HubSettings(root=DEFAULT_ROOT, roster=Path("roster.csv"))
     hub = commands.add_parser(
         "hub", help="set up the cohort's JupyterHub on this machine (as root)",
         description="Make the Unix accounts and course directories a cohort's JupyterHub needs "
@@ -182,8 +182,8 @@ def _hub_parser(commands) -> None:
                     "config every server reads, the student and instructor editions of the data, "
                     "and ~grader-COURSE/COURSE for each course (existing course work is kept).")
     courses.add_argument("--roster", type=Path, required=True, help="roster CSV")
-    courses.add_argument("--root", type=Path, default=Path("/srv/dialectic-hub"),
-                         help="the hub's root folder (default /srv/dialectic-hub)")
+    courses.add_argument("--root", type=Path, default=defaults.root,
+                         help=f"the hub's root folder (default {defaults.root})")
     courses.set_defaults(run=_hub_courses)
     start = actions.add_parser(
         "start", help="run JupyterHub and each course's formgrader (as root; Ctrl-C stops all)",
@@ -433,7 +433,7 @@ def _hub_start(args) -> int:
                            proxy=args.proxy, service_port=args.service_port,
                            hub_api_port=args.api_port, proxy_api_port=args.proxy_api_port,
                            admin_token=os.environ.get("DIALECTIC_HUB_ADMIN_TOKEN") or None)
-    return run_hub(settings, args.config.resolve(), ip=args.ip, port=args.port)
+    return run_hub(settings, args.config.resolve(), ip=args.ip, port=args.port, log=print)
 
 
 def _demo(args) -> int:

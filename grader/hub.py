@@ -37,6 +37,8 @@ COURSE_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,30}")
 #: Accounts below this uid belong to the system; a roster names people.
 FIRST_PERSON_UID = 1000
 GRADERS_GROUP = "dialectic-graders"
+#: Where ``make hub`` keeps the exchange, the shared config and the hub's state.
+DEFAULT_ROOT = Path("/srv/dialectic-hub")
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,10 @@ def read_roster(path: Path | str) -> Roster:
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [c for c in ROSTER_COLUMNS if c not in header]
     if missing:
-        raise GraderError(f"{path}: the roster lacks the column(s) {', '.join(missing)}; "
-                          f"its first line must name {', '.join(ROSTER_COLUMNS)}.")
+        raise GraderError(
+            f"{path}: the roster lacks the column(s) {', '.join(missing)}; "
+            f"its first line must name {', '.join(ROSTER_COLUMNS)}."
+        )
     problems: list[str] = []
     seen: dict[tuple[str, str], str] = {}
     enrolments = []
@@ -104,7 +108,9 @@ def read_roster(path: Path | str) -> Roster:
         seen[(values["username"], values["course"])] = values["role"]
         enrolments.append(Enrolment(values["username"], values["course"], values["role"]))
     if problems:
-        raise GraderError("the roster has problems; nothing was changed:\n  " + "\n  ".join(problems))
+        raise GraderError(
+            "the roster has problems; nothing was changed:\n  " + "\n  ".join(problems)
+        )
     if not enrolments:
         raise GraderError(f"{path}: the roster names nobody.")
     return Roster(enrolments)
@@ -113,13 +119,17 @@ def read_roster(path: Path | str) -> Roster:
 def _row_problem(values: dict[str, str], seen: dict[tuple[str, str], str]) -> str | None:
     username, course, role = (values.get(c, "") for c in ROSTER_COLUMNS)
     if not USERNAME.fullmatch(username):
-        return (f"username {username!r} is not a usable Unix user name (a lowercase letter, then up "
-                f"to 31 lowercase letters, digits, '-' or '_')")
+        return (
+            f"username {username!r} is not a usable Unix user name (a lowercase letter, then up "
+            f"to 31 lowercase letters, digits, '-' or '_')"
+        )
     if username.startswith("grader-"):
         return f"username {username!r} is reserved: grader-COURSE accounts are made for each course"
     if not COURSE_ID.fullmatch(course):
-        return (f"course {course!r} is not a usable course id (a lowercase letter or digit, then up "
-                f"to 30 lowercase letters, digits or '_'; it names hub groups and folders)")
+        return (
+            f"course {course!r} is not a usable course id (a lowercase letter or digit, then up "
+            f"to 30 lowercase letters, digits or '_'; it names hub groups and folders)"
+        )
     if role not in ROLES:
         return f"role {role!r} must be one of {', '.join(ROLES)}"
     earlier = seen.get((username, course))
@@ -129,6 +139,7 @@ def _row_problem(values: dict[str, str], seen: dict[tuple[str, str], str]) -> st
 
 
 # -- Unix accounts ---------------------------------------------------------------------------
+
 
 @dataclass
 class AccountReport:
@@ -153,8 +164,10 @@ def add_users(roster: Roster, home_base: Path | None = None) -> AccountReport:
         except KeyError:
             continue
         if entry.pw_uid < FIRST_PERSON_UID:
-            raise GraderError(f"{name!r} is a system account (uid {entry.pw_uid}); a roster names "
-                              f"people. Nothing was changed.")
+            raise GraderError(
+                f"{name!r} is a system account (uid {entry.pw_uid}); a roster names "
+                f"people. Nothing was changed."
+            )
     _require_root("create Unix accounts")
     for name in wanted:
         try:
@@ -194,6 +207,7 @@ def _ensure_group(name: str, members: list[str]) -> None:
 
 # -- the hub's root folder and the course directories -------------------------------------
 
+
 @dataclass(frozen=True)
 class HubLayout:
     """Where a hub keeps what its users share; everything lives under ``root``."""
@@ -228,7 +242,12 @@ class HubLayout:
 
 def course_directory(course: str) -> Path:
     """``~grader-COURSE/COURSE``: inside a 0700 home, so no student can read it."""
-    return Path(pwd.getpwnam(grader_account(course)).pw_dir) / course
+    try:
+        home = pwd.getpwnam(grader_account(course)).pw_dir
+    except KeyError:
+        raise GraderError(f"there is no account {grader_account(course)} for course {course}: "
+                          f"run `dialectic hub users --roster ROSTER` first.") from None
+    return Path(home) / course
 
 
 def setup_courses(roster: Roster, root: Path | str) -> list[Path]:
@@ -239,21 +258,31 @@ def setup_courses(roster: Roster, root: Path | str) -> list[Path]:
     """
     _require_root("set up the hub's folders")
     layout = HubLayout(Path(root))
-    for folder, mode in ((layout.root, 0o755), (layout.exchange, 0o1777),
-                         (layout.jupyter_config, 0o755), (layout.state, 0o700)):
+    for folder, mode in (
+        (layout.root, 0o755),
+        (layout.exchange, 0o1777),
+        (layout.jupyter_config, 0o755),
+        (layout.state, 0o700),
+    ):
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, mode)
-    (layout.jupyter_config / "nbgrader_config.py").write_text(_shared_config(layout, roster.courses),
-                                                              encoding="utf-8")
+    (layout.jupyter_config / "nbgrader_config.py").write_text(
+        _shared_config(layout, roster.courses), encoding="utf-8"
+    )
     _write_datasets(layout)
     made = []
     for course in roster.courses:
         account = pwd.getpwnam(grader_account(course))
         directory = course_directory(course)
         if not (directory / "exercises").exists():
-            shutil.copytree(REPO_ROOT / "exercises", directory / "exercises",
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "README.md"))
-        (directory / "nbgrader_config.py").write_text(_course_config(course, directory), encoding="utf-8")
+            shutil.copytree(
+                REPO_ROOT / "exercises",
+                directory / "exercises",
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "README.md"),
+            )
+        (directory / "nbgrader_config.py").write_text(
+            _course_config(course, directory), encoding="utf-8"
+        )
         _chown_tree(directory, account.pw_uid, account.pw_gid)
         os.chmod(directory, 0o700)
         os.chmod(account.pw_dir, 0o700)
@@ -276,9 +305,11 @@ def _shared_config(layout: HubLayout, courses: list[str]) -> str:
 
 def _course_config(course: str, directory: Path) -> str:
     base = (REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
-    return (base + "\n# The hub's course: written by `dialectic hub courses`.\n"
-            f"c.CourseDirectory.root = {str(directory)!r}\n"
-            f"c.CourseDirectory.course_id = {course!r}\n")
+    return (
+        base + "\n# The hub's course: written by `dialectic hub courses`.\n"
+        f"c.CourseDirectory.root = {str(directory)!r}\n"
+        f"c.CourseDirectory.course_id = {course!r}\n"
+    )
 
 
 def _write_datasets(layout: HubLayout) -> None:
@@ -315,6 +346,7 @@ def _chmod_tree(top: Path, file_mode: int, dir_mode: int) -> None:
 
 # -- the JupyterHub configuration --------------------------------------------------------------
 
+
 @dataclass
 class HubSettings:
     """What ``hub/jupyterhub_config.py`` reads from the environment (``make hub`` sets it)."""
@@ -339,22 +371,35 @@ class HubSettings:
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> HubSettings:
+        """Settings from DIALECTIC_HUB_* variables, the defaults for those not set."""
+        default = cls(root=DEFAULT_ROOT, roster=Path("roster.csv"))
+
+        def get(key: str, fallback):
+            return type(fallback)(environ.get(f"DIALECTIC_HUB_{key}") or fallback)
+
         return cls(
-            root=Path(environ.get("DIALECTIC_HUB_ROOT", "/srv/dialectic-hub")),
-            roster=Path(environ.get("DIALECTIC_HUB_ROSTER", "roster.csv")),
-            auth=environ.get("DIALECTIC_HUB_AUTH", "dummy"),
-            proxy=environ.get("DIALECTIC_HUB_PROXY", "configurable-http-proxy"),
-            service_port=int(environ.get("DIALECTIC_HUB_SERVICE_PORT", "9990")),
-            hub_api_port=int(environ.get("DIALECTIC_HUB_API_PORT", "8081")),
-            proxy_api_port=int(environ.get("DIALECTIC_HUB_PROXY_API_PORT", "8001")),
+            root=Path(get("ROOT", str(default.root))),
+            roster=Path(get("ROSTER", str(default.roster))),
+            auth=get("AUTH", default.auth),
+            proxy=get("PROXY", default.proxy),
+            service_port=get("SERVICE_PORT", default.service_port),
+            hub_api_port=get("API_PORT", default.hub_api_port),
+            proxy_api_port=get("PROXY_API_PORT", default.proxy_api_port),
             admin_token=environ.get("DIALECTIC_HUB_ADMIN_TOKEN") or None,
         )
 
     def to_environment(self) -> dict[str, str]:
         """The DIALECTIC_HUB_* variables ``from_environment`` reads back."""
-        values = {"ROOT": self.root, "ROSTER": self.roster, "AUTH": self.auth, "PROXY": self.proxy,
-                  "SERVICE_PORT": self.service_port, "API_PORT": self.hub_api_port, "PROXY_API_PORT": self.proxy_api_port,
-                  "ADMIN_TOKEN": self.admin_token or ""}
+        values = {
+            "ROOT": self.root,
+            "ROSTER": self.roster,
+            "AUTH": self.auth,
+            "PROXY": self.proxy,
+            "SERVICE_PORT": self.service_port,
+            "API_PORT": self.hub_api_port,
+            "PROXY_API_PORT": self.proxy_api_port,
+            "ADMIN_TOKEN": self.admin_token or "",
+        }
         return {f"DIALECTIC_HUB_{key}": str(value) for key, value in values.items()}
 
 
@@ -376,8 +421,10 @@ def configure(c, settings: HubSettings) -> None:
     elif settings.auth == "pam":
         c.JupyterHub.authenticator_class = "pam"
     else:
-        raise GraderError(f"DIALECTIC_HUB_AUTH is {settings.auth!r}; use 'pam' (or 'dummy' for a "
-                          f"trial on 127.0.0.1), or set another authenticator in jupyterhub_config.py.")
+        raise GraderError(
+            f"DIALECTIC_HUB_AUTH is {settings.auth!r}; use 'pam' (or 'dummy' for a "
+            f"trial on 127.0.0.1), or set another authenticator in jupyterhub_config.py."
+        )
     c.Authenticator.allowed_users = set(roster.usernames)
 
     c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
@@ -391,7 +438,11 @@ def configure(c, settings: HubSettings) -> None:
 
     groups: dict[str, dict] = {"instructors": {"users": roster.instructors}}
     roles: list[dict] = [
-        {"name": "instructor", "groups": ["instructors"], "scopes": ["admin:users", "admin:servers"]},
+        {
+            "name": "instructor",
+            "groups": ["instructors"],
+            "scopes": ["admin:users", "admin:servers"],
+        },
         # nbgrader's course list asks the hub for the user's groups with the server's token.
         {"name": "server", "scopes": ["inherit"]},
     ]
@@ -400,22 +451,52 @@ def configure(c, settings: HubSettings) -> None:
         account = grader_account(course)
         groups[f"formgrade-{course}"] = {"users": [*roster.members(course, "instructor"), account]}
         groups[f"nbgrader-{course}"] = {"users": roster.members(course, "student")}
-        roles.append({"name": f"formgrade-{course}", "groups": [f"formgrade-{course}"],
-                      "scopes": [f"access:services!service={course}"]})
-        roles.append({"name": f"nbgrader-{course}", "groups": [f"nbgrader-{course}"],
-                      "scopes": ["list:services", f"read:services!service={course}"]})
+        roles.append(
+            {
+                "name": f"formgrade-{course}",
+                "groups": [f"formgrade-{course}"],
+                "scopes": [f"access:services!service={course}"],
+            }
+        )
+        roles.append(
+            {
+                "name": f"nbgrader-{course}",
+                "groups": [f"nbgrader-{course}"],
+                "scopes": ["list:services", f"read:services!service={course}"],
+            }
+        )
         # The formgrader asks the hub which courses its account grades (nbgrader's plugin).
-        roles.append({"name": f"formgrader-{course}", "services": [course],
-                      "scopes": [f"read:users:name!user={account}", f"read:users:groups!user={account}",
-                                 "list:services", f"read:services!service={course}"]})
+        roles.append(
+            {
+                "name": f"formgrader-{course}",
+                "services": [course],
+                "scopes": [
+                    f"read:users:name!user={account}",
+                    f"read:users:groups!user={account}",
+                    "list:services",
+                    f"read:services!service={course}",
+                ],
+            }
+        )
         # An external service: `dialectic hub start` runs it as the grader account (the hub
         # would give a managed one only ten seconds to start, too few on a busy machine).
-        services.append({"name": course, "url": formgrader_url(settings, offset),
-                         "api_token": service_token(layout, course), "oauth_no_confirm": True})
+        services.append(
+            {
+                "name": course,
+                "url": formgrader_url(settings, offset),
+                "api_token": service_token(layout, course),
+                "oauth_no_confirm": True,
+            }
+        )
     if settings.admin_token:
         services.append({"name": "dialectic-admin", "api_token": settings.admin_token})
-        roles.append({"name": "dialectic-admin", "services": ["dialectic-admin"],
-                      "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"]})
+        roles.append(
+            {
+                "name": "dialectic-admin",
+                "services": ["dialectic-admin"],
+                "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"],
+            }
+        )
     c.JupyterHub.load_groups = groups
     c.JupyterHub.load_roles = roles
     c.JupyterHub.services = services
@@ -459,8 +540,11 @@ def formgrader_environment(settings: HubSettings, course: str, offset: int) -> d
         "JUPYTER_CONFIG_PATH": str(layout.jupyter_config),
         "DIALECTIC_DATASETS": str(layout.instructor_datasets),
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name,
-        "SHELL": account.pw_shell, "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "HOME": account.pw_dir,
+        "USER": account.pw_name,
+        "LOGNAME": account.pw_name,
+        "SHELL": account.pw_shell,
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
     }
 
 
@@ -495,4 +579,6 @@ def _require_root(what: str) -> None:
 def _run(command: list[str], ok_codes: tuple[int, ...] = (0,)) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode not in ok_codes:
-        raise GraderError(f"{' '.join(command)} failed: {result.stderr.strip() or result.stdout.strip()}")
+        raise GraderError(
+            f"{' '.join(command)} failed: {result.stderr.strip() or result.stdout.strip()}"
+        )

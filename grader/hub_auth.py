@@ -32,4 +32,5 @@ def check_bind(app) -> None:
         raise ValueError(
             f"The trial (dummy) authenticator is refused on {host or 'all interfaces'}: anyone "
             f"could log in as anyone. Bind to 127.0.0.1 (HUB_IP=127.0.0.1), or use real "
-            f"authentication (HUB_AUTH=pam, or an OAuth authenticator; README 'For a cohort').")
+            f"authentication (HUB_AUTH=pam, or an OAuth authenticator; README 'For a cohort')."
+        )

@@ -28,15 +28,30 @@ import requests
 from grader.cli import main
 from grader.cohort import keyed_answers
 from grader.errors import GraderError
-from grader.hub import (HubLayout, add_users, course_directory, grader_account, is_loopback,
-                        read_roster, remove_users, setup_courses)
+from grader.hub import (
+    HubLayout,
+    HubSettings,
+    add_users,
+    configure,
+    course_directory,
+    grader_account,
+    is_loopback,
+    read_roster,
+    remove_users,
+    setup_courses,
+)
 from grader.paths import REPO_ROOT
 
 PREFIX = Path(os.environ.get("DIALECTIC_HUB_PREFIX", "/opt/dialectic-hub"))
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 ASSIGNMENT = "m07_alliance_and_the_spectrum"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-INSTRUCTOR, OTHER_INSTRUCTOR, STUDENT_A, STUDENT_B = "dlt-ins1", "dlt-ins2", "dlt-stu-a", "dlt-stu-b"
+INSTRUCTOR, OTHER_INSTRUCTOR, STUDENT_A, STUDENT_B = (
+    "dlt-ins1",
+    "dlt-ins2",
+    "dlt-stu-a",
+    "dlt-stu-b",
+)
 COURSE, OTHER_COURSE = "dlt1", "dlt2"
 ROSTER = f"""username,course,role
 {INSTRUCTOR},{COURSE},instructor
@@ -45,14 +60,28 @@ ROSTER = f"""username,course,role
 {OTHER_INSTRUCTOR},{OTHER_COURSE},instructor
 {STUDENT_A},{OTHER_COURSE},student
 """
-ACCOUNTS = [INSTRUCTOR, OTHER_INSTRUCTOR, STUDENT_A, STUDENT_B,
-            grader_account(COURSE), grader_account(OTHER_COURSE)]
+ACCOUNTS = [
+    INSTRUCTOR,
+    OTHER_INSTRUCTOR,
+    STUDENT_A,
+    STUDENT_B,
+    grader_account(COURSE),
+    grader_account(OTHER_COURSE),
+]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 # -- the roster (quick) ---------------------------------------------------------------------
+
 
 def _roster_file(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "roster.csv"
@@ -67,12 +96,15 @@ def test_roster_reads_courses_and_roles(tmp_path):
     assert roster.instructors == [INSTRUCTOR, OTHER_INSTRUCTOR]
 
 
-@pytest.mark.parametrize("row, problem", [
-    ("Ana Lopez,dlt1,student", "username 'Ana Lopez' is not a usable Unix user name"),
-    ("ana,Psych 801,student", "course 'Psych 801' is not a usable course id"),
-    ("ana,dlt1,teacher", "role 'teacher' must be one of student, instructor"),
-    ("grader-dlt1,dlt1,student", "reserved"),
-])
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ("Ana Lopez,dlt1,student", "username 'Ana Lopez' is not a usable Unix user name"),
+        ("ana,Psych 801,student", "course 'Psych 801' is not a usable course id"),
+        ("ana,dlt1,teacher", "role 'teacher' must be one of student, instructor"),
+        ("grader-dlt1,dlt1,student", "reserved"),
+    ],
+)
 def test_roster_names_the_bad_row_and_its_problem(tmp_path, row, problem):
     path = _roster_file(tmp_path, f"username,course,role\nbea,dlt1,student\n{row}\n")
     with pytest.raises(GraderError) as raised:
@@ -104,15 +136,52 @@ def test_a_system_account_in_the_roster_is_refused(tmp_path):
         add_users(roster)
 
 
-@pytest.mark.parametrize("host, loopback", [
-    ("127.0.0.1", True), ("::1", True), ("localhost", True), ("127.0.1.1", True),
-    ("0.0.0.0", False), ("", False), ("10.0.0.5", False), ("hub.example.org", False),
-])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("127.0.1.1", True),
+        ("0.0.0.0", False),
+        ("", False),
+        ("10.0.0.5", False),
+        ("hub.example.org", False),
+    ],
+)
 def test_loopback_addresses(host, loopback):
     assert is_loopback(host) is loopback
 
 
+def test_settings_travel_to_the_hub_through_the_environment():
+    settings = HubSettings(root=Path("/srv/x"), roster=Path("/srv/r.csv"), auth="pam",
+                           service_port=9100, hub_api_port=9101, proxy_api_port=9102,
+                           admin_token="t")
+    assert HubSettings.from_environment(settings.to_environment()) == settings
+
+
+def test_hub_config_follows_nbgraders_multi_course_shape(tmp_path):
+    from traitlets.config import Config
+
+    c = Config()
+    roster = _roster_file(tmp_path, ROSTER)
+    configure(c, HubSettings(root=tmp_path / "hub", roster=roster))
+    groups = c.JupyterHub.load_groups
+    assert groups[f"formgrade-{COURSE}"]["users"] == [INSTRUCTOR, grader_account(COURSE)]
+    assert groups[f"nbgrader-{OTHER_COURSE}"]["users"] == [STUDENT_A]
+    roles = {role["name"]: role for role in c.JupyterHub.load_roles}
+    assert roles[f"formgrade-{COURSE}"]["scopes"] == [f"access:services!service={COURSE}"]
+    assert [s["name"] for s in c.JupyterHub.services] == [COURSE, OTHER_COURSE]
+    assert c.Authenticator.allowed_users == {INSTRUCTOR, OTHER_INSTRUCTOR, STUDENT_A, STUDENT_B}
+    assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(tmp_path / "hub" / "jupyter")
+    token = tmp_path / "hub" / "state" / f"service-{COURSE}.token"
+    assert oct(token.stat().st_mode & 0o777) == "0o600"
+    with pytest.raises(GraderError, match="DIALECTIC_HUB_AUTH is 'none'"):
+        configure(Config(), HubSettings(root=tmp_path / "hub", roster=roster, auth="none"))
+
+
 # -- a real hub (slow) ----------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -133,23 +202,47 @@ class Hub:
         self.process: subprocess.Popen | None = None
 
     def environment(self) -> dict[str, str]:
-        return {"PATH": f"{PREFIX / 'bin'}:/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8",
-                "DIALECTIC_HUB_ADMIN_TOKEN": self.admin_token,
-                "DIALECTIC_HUB_TRIAL_PASSWORD": self.password}
+        return {
+            "PATH": f"{PREFIX / 'bin'}:/usr/bin:/bin",
+            "HOME": "/root",
+            "LANG": "C.UTF-8",
+            "DIALECTIC_HUB_ADMIN_TOKEN": self.admin_token,
+            "DIALECTIC_HUB_TRIAL_PASSWORD": self.password,
+        }
 
     def command(self, ip: str = "127.0.0.1") -> list[str]:
         """What `make hub` runs, on free ports."""
-        return [str(PREFIX / "bin/dialectic"), "hub", "start", "--roster", str(self.roster),
-                "--root", str(self.root), "--config", str(REPO_ROOT / "hub/jupyterhub_config.py"),
-                "--ip", ip, "--port", str(self.port), "--service-port", str(_free_port()),
-                "--api-port", str(_free_port()),
-                "--proxy-api-port", str(_free_port())]
+        return [
+            str(PREFIX / "bin/dialectic"),
+            "hub",
+            "start",
+            "--roster",
+            str(self.roster),
+            "--root",
+            str(self.root),
+            "--config",
+            str(REPO_ROOT / "hub/jupyterhub_config.py"),
+            "--ip",
+            ip,
+            "--port",
+            str(self.port),
+            "--service-port",
+            str(_free_port()),
+            "--api-port",
+            str(_free_port()),
+            "--proxy-api-port",
+            str(_free_port()),
+        ]
 
     def start(self) -> None:
         with open(self.log, "w") as out:
-            self.process = subprocess.Popen(self.command(), stdout=out,
-                                            stderr=subprocess.STDOUT, env=self.environment(),
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the hub exited:\n" + self.log.read_text()[-4000:]
@@ -170,8 +263,13 @@ class Hub:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        response = requests.request(method, f"{self.url}/hub/api{path}", timeout=60,
-                                    headers={"Authorization": f"token {self.admin_token}"}, **kwargs)
+        response = requests.request(
+            method,
+            f"{self.url}/hub/api{path}",
+            timeout=60,
+            headers={"Authorization": f"token {self.admin_token}"},
+            **kwargs,
+        )
         assert response.ok, f"{method} {path}: {response.status_code} {response.text}"
         return response
 
@@ -180,7 +278,9 @@ class Hub:
         self.api("POST", f"/users/{name}/server")
         deadline = time.monotonic() + 120
         while not self.api("GET", f"/users/{name}").json()["servers"].get("", {}).get("ready"):
-            assert time.monotonic() < deadline, f"{name}'s server did not start:\n{self.log.read_text()[-4000:]}"
+            assert time.monotonic() < deadline, (
+                f"{name}'s server did not start:\n{self.log.read_text()[-4000:]}"
+            )
             time.sleep(0.5)
         return self.api("POST", f"/users/{name}/tokens", json={"note": "test"}).json()["token"]
 
@@ -194,22 +294,32 @@ class Student:
         self.session.headers["Authorization"] = f"token {hub.user_token(name)}"
 
     def nbgrader(self, action: str, course: str, assignment: str = ASSIGNMENT) -> dict:
-        response = self.session.post(f"{self.base}/assignments/{action}", timeout=120,
-                                     data={"course_id": course, "assignment_id": assignment})
+        response = self.session.post(
+            f"{self.base}/assignments/{action}",
+            timeout=120,
+            data={"course_id": course, "assignment_id": assignment},
+        )
         assert response.ok, f"{self.name} {action}: {response.status_code} {response.text[:500]}"
         result = response.json()
         assert result["success"], f"{self.name} {action}: {result}"
         return result
 
     def listed(self, course: str) -> list[dict]:
-        response = self.session.get(f"{self.base}/assignments", params={"course_id": course}, timeout=60)
+        response = self.session.get(
+            f"{self.base}/assignments", params={"course_id": course}, timeout=60
+        )
         assert response.ok, response.text
         return response.json()["value"]
 
     def save(self, path: str, text: str) -> None:
-        response = self.session.put(f"{self.base}/api/contents/{path}", timeout=60,
-                                    json={"type": "file", "format": "text", "content": text})
-        assert response.ok, f"{self.name} saving {path}: {response.status_code} {response.text[:300]}"
+        response = self.session.put(
+            f"{self.base}/api/contents/{path}",
+            timeout=60,
+            json={"type": "file", "format": "text", "content": text},
+        )
+        assert response.ok, (
+            f"{self.name} saving {path}: {response.status_code} {response.text[:300]}"
+        )
 
     def read(self, path: str) -> dict:
         response = self.session.get(f"{self.base}/api/contents/{path}", timeout=60)
@@ -217,32 +327,63 @@ class Student:
         return response.json()
 
 
-def as_user(name: str, *command: str, cwd: Path | None = None, extra_env: dict | None = None,
-            check: bool = True) -> subprocess.CompletedProcess:
+def as_user(
+    name: str,
+    *command: str,
+    cwd: Path | None = None,
+    extra_env: dict | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
     """Run ``command`` as Unix user ``name`` with the hub environment first on PATH."""
     entry = pwd.getpwnam(name)
-    env = {"PATH": f"{PREFIX / 'bin'}:/usr/bin:/bin", "HOME": entry.pw_dir, "USER": name,
-           "LANG": "C.UTF-8", **(extra_env or {})}
-    result = subprocess.run(list(command), cwd=cwd or entry.pw_dir, env=env, capture_output=True,
-                            text=True, timeout=600, user=entry.pw_uid, group=entry.pw_gid,
-                            extra_groups=os.getgrouplist(name, entry.pw_gid))
+    env = {
+        "PATH": f"{PREFIX / 'bin'}:/usr/bin:/bin",
+        "HOME": entry.pw_dir,
+        "USER": name,
+        "LANG": "C.UTF-8",
+        **(extra_env or {}),
+    }
+    result = subprocess.run(
+        list(command),
+        cwd=cwd or entry.pw_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        user=entry.pw_uid,
+        group=entry.pw_gid,
+        extra_groups=os.getgrouplist(name, entry.pw_gid),
+    )
     if check:
-        assert result.returncode == 0, f"{' '.join(command)} as {name}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        assert result.returncode == 0, (
+            f"{' '.join(command)} as {name}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
-def as_grader(hub: Hub, course: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+def as_grader(
+    hub: Hub, course: str, *command: str, check: bool = True
+) -> subprocess.CompletedProcess:
     """What the course's formgrader terminal runs: as grader-COURSE, in the course directory."""
     layout = HubLayout(hub.root)
-    return as_user(grader_account(course), *command, cwd=course_directory(course), check=check,
-                   extra_env={"JUPYTER_CONFIG_PATH": str(layout.jupyter_config),
-                              "DIALECTIC_DATASETS": str(layout.instructor_datasets)})
+    return as_user(
+        grader_account(course),
+        *command,
+        cwd=course_directory(course),
+        check=check,
+        extra_env={
+            "JUPYTER_CONFIG_PATH": str(layout.jupyter_config),
+            "DIALECTIC_DATASETS": str(layout.instructor_datasets),
+        },
+    )
 
 
 @pytest.fixture(scope="module")
 def hub():
     if os.geteuid() != 0:
-        pytest.fail("the hub tests create Unix users and start JupyterHub: run them as root (make test)")
+        pytest.fail(
+            "the hub tests create Unix users and start JupyterHub: run them as root (make test)"
+        )
     if not (PREFIX / "bin/jupyterhub").exists():
         pytest.fail(f"no hub environment in {PREFIX}: run `make hub-env` as root (make test does)")
     remove_users(ACCOUNTS)  # leftovers of an interrupted run; the names are the tests' own
@@ -272,7 +413,9 @@ def cohort(hub):
     as_grader(hub, COURSE, "nbgrader", "generate_assignment", ASSIGNMENT)
     as_grader(hub, COURSE, "nbgrader", "release_assignment", ASSIGNMENT)
     students = {name: Student(hub, name) for name in (STUDENT_A, STUDENT_B)}
-    released = nbformat.read(course_directory(COURSE) / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    released = nbformat.read(
+        course_directory(COURSE) / "release" / ASSIGNMENT / NOTEBOOK, as_version=4
+    )
     keyed = keyed_answers(released)
     half = dict(keyed, answers=dict(list(keyed["answers"].items())[: len(keyed["answers"]) // 2]))
     answers = {STUDENT_A: keyed, STUDENT_B: half}
@@ -282,10 +425,14 @@ def cohort(hub):
         student.save(f"{COURSE}/{ASSIGNMENT}/responses.json", json.dumps(answers[name], indent=1))
         student.nbgrader("submit", COURSE)
     as_grader(hub, COURSE, "nbgrader", "collect", ASSIGNMENT)
-    graded = as_grader(hub, COURSE, "dialectic", "autograde", ASSIGNMENT, "--workers", "2", check=False)
+    graded = as_grader(
+        hub, COURSE, "dialectic", "autograde", ASSIGNMENT, "--workers", "2", check=False
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "hub-autograde.txt").write_text(graded.stdout + graded.stderr, encoding="utf-8")
-    assert graded.returncode == 0, f"dialectic autograde as {grader_account(COURSE)}:\n{graded.stdout}\n{graded.stderr}"
+    assert graded.returncode == 0, (
+        f"dialectic autograde as {grader_account(COURSE)}:\n{graded.stdout}\n{graded.stderr}"
+    )
     as_grader(hub, COURSE, "nbgrader", "generate_feedback", ASSIGNMENT)
     as_grader(hub, COURSE, "nbgrader", "release_feedback", ASSIGNMENT)
     for student in students.values():
@@ -294,9 +441,12 @@ def cohort(hub):
 
 
 def _scores(hub: Hub, course: str) -> dict[str, float]:
-    code = ("import json; from nbgrader.api import Gradebook\n"
-            "with Gradebook('sqlite:///gradebook.db') as gb:\n"
-            "    print(json.dumps({s.student.id: s.score for a in gb.assignments for s in a.submissions}))")
+    code = (
+        "import json; from nbgrader.api import Gradebook\n"
+        "with Gradebook('sqlite:///gradebook.db') as gb:\n"
+        "    print(json.dumps({s.student.id: s.score\n"
+        "                      for a in gb.assignments for s in a.submissions}))"
+    )
     return json.loads(as_grader(hub, course, "python", "-c", code).stdout)
 
 
@@ -340,7 +490,9 @@ def test_students_cannot_read_each_other_or_the_course(hub, cohort):
     }
     for what, command in attempts.items():
         result = as_user(STUDENT_A, *command, check=False)
-        assert result.returncode != 0 and "Permission denied" in result.stderr, f"{STUDENT_A} read {what}"
+        assert result.returncode != 0 and "Permission denied" in result.stderr, (
+            f"{STUDENT_A} read {what}"
+        )
     assert oct(os.stat(other_home).st_mode & 0o777) == "0o700"
 
 
@@ -349,7 +501,10 @@ def test_formgrader_opens_for_its_instructor_only(hub, cohort):
     instructor = requests.Session()
     instructor.headers["Authorization"] = f"token {hub.user_token(INSTRUCTOR)}"
     assert instructor.get(f"{hub.url}/services/{COURSE}/formgrader", timeout=60).status_code == 200
-    assert instructor.get(f"{hub.url}/services/{OTHER_COURSE}/formgrader", timeout=60).status_code == 403
+    assert (
+        instructor.get(f"{hub.url}/services/{OTHER_COURSE}/formgrader", timeout=60).status_code
+        == 403
+    )
     student = cohort["students"][STUDENT_A].session
     assert student.get(f"{hub.url}/services/{COURSE}/formgrader", timeout=60).status_code == 403
 
@@ -362,10 +517,20 @@ def test_two_courses_on_one_hub_keep_their_gradebooks_apart(hub, cohort):
     b = cohort["students"][STUDENT_B]
     assert [x["assignment_id"] for x in a.listed(OTHER_COURSE)] == [ASSIGNMENT]
     courses = b.session.get(f"{b.base}/courses", timeout=60).json()
-    assert OTHER_COURSE not in json.dumps(courses), f"{STUDENT_B} is offered {OTHER_COURSE}: {courses}"
+    assert OTHER_COURSE not in json.dumps(courses), (
+        f"{STUDENT_B} is offered {OTHER_COURSE}: {courses}"
+    )
     a.nbgrader("fetch", OTHER_COURSE)
-    a.save(f"{OTHER_COURSE}/{ASSIGNMENT}/responses.json", json.dumps(keyed_answers(
-        nbformat.read(course_directory(OTHER_COURSE) / "release" / ASSIGNMENT / NOTEBOOK, as_version=4))))
+    a.save(
+        f"{OTHER_COURSE}/{ASSIGNMENT}/responses.json",
+        json.dumps(
+            keyed_answers(
+                nbformat.read(
+                    course_directory(OTHER_COURSE) / "release" / ASSIGNMENT / NOTEBOOK, as_version=4
+                )
+            )
+        ),
+    )
     a.nbgrader("submit", OTHER_COURSE)
     as_grader(hub, OTHER_COURSE, "nbgrader", "collect", ASSIGNMENT)
     as_grader(hub, OTHER_COURSE, "dialectic", "autograde", ASSIGNMENT, "--workers", "1")
@@ -396,13 +561,16 @@ def test_a_student_logs_in_and_sees_the_assignment(hub, cohort):
             page.locator(".lm-Menu-itemLabel", has_text="Assignment List").first.click()
             tab = page.locator(".lm-TabBar-tabLabel", has_text="Assignments")
             tab.first.wait_for(timeout=30_000)
-            listed = page.locator(f"text={ASSIGNMENT}").first
+            # By now the student has fetched and submitted it (the cohort fixture ran first).
+            listed = page.locator("#fetched_assignments_list", has_text=ASSIGNMENT)
             listed.wait_for(timeout=60_000)
+            submitted = page.locator("#submitted_assignments_list", has_text=ASSIGNMENT)
             page.screenshot(path=str(ARTIFACTS / "hub-assignments-1280.png"))
             page.set_viewport_size({"width": 1920, "height": 1080})
             page.screenshot(path=str(ARTIFACTS / "hub-assignments-1920.png"))
-            assert listed.is_visible()
-            assert page.locator(f"text={COURSE}").first.is_visible()
+            assert listed.is_visible() and COURSE in listed.inner_text()
+            assert "view feedback" in submitted.inner_text()
+            assert page.locator(".jp-Dialog, .jp-ErrorPanel").count() == 0
         finally:
             browser.close()
 
@@ -411,16 +579,34 @@ def test_a_student_logs_in_and_sees_the_assignment(hub, cohort):
 def test_the_trial_login_is_refused_off_loopback(hub):
     probe = Hub(hub.root / "probe", hub.roster)
     command = probe.command(ip="0.0.0.0")
-    result = subprocess.run(command, env=probe.environment(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        command, env=probe.environment(), capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1
     assert "the trial (dummy) login is refused on 0.0.0.0" in result.stderr
     # The hub refuses it too, should it be started some other way.
     (probe.root / "state").mkdir(parents=True)
-    jupyterhub = [str(PREFIX / "bin/jupyterhub"), "-f", str(REPO_ROOT / "hub/jupyterhub_config.py"),
-                  "--ip", "0.0.0.0", "--port", str(probe.port)]
-    result = subprocess.run(jupyterhub, cwd=probe.root / "state", capture_output=True, text=True, timeout=120,
-                            env={**probe.environment(), "DIALECTIC_HUB_ROOT": str(probe.root),
-                                 "DIALECTIC_HUB_ROSTER": str(hub.roster)})
+    jupyterhub = [
+        str(PREFIX / "bin/jupyterhub"),
+        "-f",
+        str(REPO_ROOT / "hub/jupyterhub_config.py"),
+        "--ip",
+        "0.0.0.0",
+        "--port",
+        str(probe.port),
+    ]
+    result = subprocess.run(
+        jupyterhub,
+        cwd=probe.root / "state",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **probe.environment(),
+            "DIALECTIC_HUB_ROOT": str(probe.root),
+            "DIALECTIC_HUB_ROSTER": str(hub.roster),
+        },
+    )
     assert result.returncode != 0
     assert "dummy) authenticator is refused on 0.0.0.0" in result.stdout + result.stderr
 
@@ -446,7 +632,10 @@ def _z2jh_errors(values: dict) -> list[str]:
     schema = json.loads((K8S / "z2jh" / "values.schema.json").read_text(encoding="utf-8"))
     defaults = yaml.safe_load((K8S / "z2jh" / "values.yaml").read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema)
-    return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(_helm_merge(defaults, values))]
+    return [
+        f"{'.'.join(map(str, e.path))}: {e.message}"
+        for e in validator.iter_errors(_helm_merge(defaults, values))
+    ]
 
 
 def test_values_file_passes_the_z2jh_chart_schema():
