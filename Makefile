@@ -12,7 +12,8 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP    := $(VENV)/.installed-test
 
 # The cohort's JupyterHub (README: "For a cohort"). Its environment is built from Debian's
-# Python, outside /root, because every user's server runs from it as that user.
+# Python, outside /root, because every user's server runs from it as that user. It needs
+# Debian's python3-venv and npm (`make system-deps` installs them with the test packages).
 HUB_PYTHON ?= /usr/bin/python3
 HUB_PREFIX ?= /opt/dialectic-hub
 HUB_ROOT   ?= /srv/dialectic-hub
@@ -90,12 +91,14 @@ $(TEST_STAMP): $(RUNTIME_STAMP)
 	@touch $@
 
 # System packages some tests drive for real: Debian's chromium (a downloaded browser build
-# cannot be fetched here) and PostgreSQL's server binaries (the analytics read both SQLite
-# and PostgreSQL gradebooks).
+# cannot be fetched here), PostgreSQL's server binaries (the analytics read both SQLite
+# and PostgreSQL gradebooks), and for the cohort's hub Debian's venv module and npm.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	$(HUB_PYTHON) -c "import ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages for the tests:$$missing"; \
