@@ -541,6 +541,17 @@ def test_two_courses_on_one_hub_keep_their_gradebooks_apart(hub, cohort):
 
 
 @pytest.mark.slow
+def test_rerunning_the_setup_adds_nobody_and_keeps_the_course(hub, cohort, capsys):
+    gradebook = course_directory(COURSE) / "gradebook.db"
+    before = gradebook.read_bytes()
+    assert main(["hub", "users", "--roster", str(hub.roster)]) == 0
+    assert f"Created 0 account(s): none; {len(ACCOUNTS)} already existed" in capsys.readouterr().out
+    assert main(["hub", "courses", "--roster", str(hub.roster), "--root", str(hub.root)]) == 0
+    assert gradebook.read_bytes() == before
+    assert (course_directory(COURSE) / "release" / ASSIGNMENT / NOTEBOOK).exists()
+
+
+@pytest.mark.slow
 @pytest.mark.browser
 def test_a_student_logs_in_and_sees_the_assignment(hub, cohort):
     from playwright.sync_api import sync_playwright
