@@ -15,7 +15,21 @@ SITE_STAMP    := $(VENV)/.installed-site
 AXE           := $(VENV)/npm/node_modules/axe-core/axe.min.js
 AXE_VERSION   := 4.14.1
 
-.PHONY: lab test demo site system-deps data help
+# The cohort's JupyterHub (README: "For a cohort"). Its environment is built from Debian's
+# Python, outside /root, because every user's server runs from it as that user. It needs
+# Debian's python3-venv and npm (`make system-deps` installs them with the test packages).
+HUB_PYTHON ?= /usr/bin/python3
+HUB_PREFIX ?= /opt/dialectic-hub
+HUB_ROOT   ?= /srv/dialectic-hub
+HUB_IP     ?= 127.0.0.1
+HUB_PORT   ?= 8000
+HUB_AUTH   ?= dummy
+ROSTER     ?= hub/roster.example.csv
+HUB_STAMP  := $(HUB_PREFIX)/.installed
+HUB_DEPS   := $(HUB_PREFIX)/.installed-deps
+PROXY      := $(HUB_PREFIX)/proxy/node_modules/.bin/configurable-http-proxy
+
+.PHONY: lab test demo site system-deps data help hub hub-env
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,9 +39,38 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for hea
 	@# .venv/bin first on PATH, so `dialectic` works in JupyterLab's terminals too
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
 
-test: $(TEST_STAMP) system-deps $(AXE)  ## run the whole test suite
+test: $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest $(ARGS)
+
+hub: $(RUNTIME_STAMP) hub-env  ## start the cohort's JupyterHub (ROSTER=roster.csv; HUB_IP=127.0.0.1 HUB_PORT=8000)
+	$(BIN)/dialectic hub users --roster $(ROSTER)
+	$(BIN)/dialectic hub courses --roster $(ROSTER) --root $(HUB_ROOT)
+	$(HUB_PREFIX)/bin/dialectic hub start --roster $(ROSTER) --root $(HUB_ROOT) --auth $(HUB_AUTH) \
+	  --ip $(HUB_IP) --port $(HUB_PORT) $(ARGS)
+
+# Built as root (CI is root; the hub must be root to start servers as other users). Only the
+# course package is reinstalled when grader/ changes; the rest when pyproject.toml does.
+hub-env:
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory $(HUB_STAMP) $(PROXY); \
+	else echo "hub-env: needs root (it installs into $(HUB_PREFIX)); the hub tests will say so." >&2; fi
+
+$(HUB_DEPS): pyproject.toml
+	@test -x $(HUB_PREFIX)/bin/python || $(HUB_PYTHON) -m venv $(HUB_PREFIX)
+	$(HUB_PREFIX)/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_PREFIX)/bin/python -m pip install --quiet .
+	@touch $@
+
+$(HUB_STAMP): $(HUB_DEPS) $(shell find grader -name '*.py' -o -name '*.yaml')
+	$(HUB_PREFIX)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	for ext in formgrader validate_assignment assignment_list course_list; do \
+	  $(HUB_PREFIX)/bin/jupyter server extension enable --sys-prefix nbgrader.server_extensions.$$ext >/dev/null 2>&1 || exit 1; \
+	done
+	chmod -R a+rX $(HUB_PREFIX)
+	@touch $@
+
+$(PROXY):
+	npm install --silent --no-audit --no-fund --prefix $(HUB_PREFIX)/proxy configurable-http-proxy@5.3.0
 
 demo: $(RUNTIME_STAMP)  ## build, simulate, autograde and give feedback on every assignment in demo-course/
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dialectic demo --out demo-course $(ARGS)
@@ -65,12 +108,15 @@ $(AXE):
 
 # System packages some tests drive for real: Debian's chromium (a downloaded browser build
 # cannot be fetched here), PostgreSQL's server binaries (the analytics read both SQLite
-# and PostgreSQL gradebooks) and npm (installs axe-core for the accessibility audits).
+# and PostgreSQL gradebooks), npm (axe-core for the accessibility audits; the hub's proxy) and
+# Debian's venv module (the cohort's hub environment is built from Debian's Python).
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	$(HUB_PYTHON) -c "import ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages for the tests:$$missing"; \

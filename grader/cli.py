@@ -187,7 +187,59 @@ def _parser() -> argparse.ArgumentParser:
 
     _ratings_parser(commands)
     _items_parser(commands)
+    _hub_parser(commands)
     return parser
+
+
+def _hub_parser(commands) -> None:
+    from grader.hub import DEFAULT_ROOT, HubSettings
+
+    defaults = HubSettings(root=DEFAULT_ROOT, roster=Path("roster.csv"))
+    hub = commands.add_parser(
+        "hub", help="set up the cohort's JupyterHub on this machine (as root)",
+        description="Make the Unix accounts and course directories a cohort's JupyterHub needs "
+                    "(`make hub` runs both, then starts the hub). The roster is a CSV with the "
+                    "columns username, course, role (student or instructor).")
+    actions = hub.add_subparsers(dest="action", metavar="ACTION", required=True)
+    users = actions.add_parser(
+        "users", help="create the roster's Unix accounts that are missing",
+        description="Create a Unix account (home mode 0700) for each user in the roster and a "
+                    "grader-COURSE account for each course, unless it exists. Removes no one. "
+                    "A bad roster is refused whole, naming each bad row.")
+    users.add_argument("--roster", type=Path, required=True, help="roster CSV")
+    users.add_argument("--home-base", type=Path, help="folder for new homes (default: useradd's, /home)")
+    users.set_defaults(run=_hub_users)
+    courses = actions.add_parser(
+        "courses", help="lay out the exchange, the shared config and each course directory",
+        description="Create the hub's root folder: nbgrader's exchange (mode 1777), the nbgrader "
+                    "config every server reads, the student and instructor editions of the data, "
+                    "and ~grader-COURSE/COURSE for each course (existing course work is kept).")
+    courses.add_argument("--roster", type=Path, required=True, help="roster CSV")
+    courses.add_argument("--root", type=Path, default=defaults.root,
+                         help=f"the hub's root folder (default {defaults.root})")
+    courses.set_defaults(run=_hub_courses)
+    start = actions.add_parser(
+        "start", help="run JupyterHub and each course's formgrader (as root; Ctrl-C stops all)",
+        description="Start one formgrader per course as its grader account, then JupyterHub with "
+                    "CONFIG. The trial login (--auth dummy) is "
+                    "refused unless --ip is a loopback address. DIALECTIC_HUB_ADMIN_TOKEN, when set, "
+                    "adds a service that may start servers and mint user tokens (for scripts).")
+    start.add_argument("--roster", type=Path, required=True, help="roster CSV")
+    start.add_argument("--root", type=Path, default=defaults.root, help=f"the hub's root folder (default {defaults.root})")
+    start.add_argument("--config", type=Path, default=Path("hub/jupyterhub_config.py"),
+                       help="JupyterHub config file (default hub/jupyterhub_config.py)")
+    start.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    start.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    start.add_argument("--auth", choices=["dummy", "pam"], default=defaults.auth,
+                       help="dummy: one shared trial password, loopback only (default); pam: Unix passwords")
+    start.add_argument("--service-port", type=int, default=defaults.service_port,
+                       help=f"first formgrader's port, one more per course (default {defaults.service_port})")
+    start.add_argument("--api-port", type=int, default=defaults.hub_api_port,
+                       help=f"the hub's internal API port (default {defaults.hub_api_port})")
+    start.add_argument("--proxy-api-port", type=int, default=defaults.proxy_api_port,
+                       help=f"the proxy's API port (default {defaults.proxy_api_port})")
+    start.add_argument("--proxy", default=_default_proxy(), help="configurable-http-proxy executable")
+    start.set_defaults(run=_hub_start)
 
 
 def _ratings_parser(commands) -> None:
@@ -610,6 +662,41 @@ def _site(args) -> int:
                      report=lambda message: print(message, flush=True))
     print(f"Website built in {time.monotonic() - started:.0f} s: open {out / 'index.html'}")
     return 0
+
+
+def _hub_users(args) -> int:
+    from grader.hub import add_users, read_roster
+
+    report = add_users(read_roster(args.roster), home_base=args.home_base)
+    print(f"Created {len(report.created)} account(s): {', '.join(report.created) or 'none'}; "
+          f"{len(report.existing)} already existed and were left as they are.")
+    return 0
+
+
+def _hub_courses(args) -> int:
+    from grader.hub import read_roster, setup_courses
+
+    for directory in setup_courses(read_roster(args.roster), args.root):
+        print(f"Course directory {directory}")
+    print(f"Exchange and shared nbgrader config under {args.root}")
+    return 0
+
+
+def _default_proxy() -> str:
+    """The hub environment's own configurable-http-proxy (make hub-env puts it beside it)."""
+    beside = Path(sys.executable).parent.parent / "proxy/node_modules/.bin/configurable-http-proxy"
+    return str(beside) if beside.exists() else "configurable-http-proxy"
+
+
+def _hub_start(args) -> int:
+    from grader.hub import HubSettings
+    from grader.hub_run import run_hub
+
+    settings = HubSettings(root=args.root.resolve(), roster=args.roster.resolve(), auth=args.auth,
+                           proxy=args.proxy, service_port=args.service_port,
+                           hub_api_port=args.api_port, proxy_api_port=args.proxy_api_port,
+                           admin_token=os.environ.get("DIALECTIC_HUB_ADMIN_TOKEN") or None)
+    return run_hub(settings, args.config.resolve(), ip=args.ip, port=args.port, log=print)
 
 
 def _demo(args) -> int:
