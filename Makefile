@@ -34,10 +34,12 @@ PROXY      := $(HUB_PREFIX)/proxy/node_modules/.bin/configurable-http-proxy
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/ (ARGS=--no-browser for headless)
-	@$(BIN)/jupyter labextension list 2>&1 | grep -E "nbgrader|jupyterlab-manager"
-	@# .venv/bin first on PATH, so `dialectic` works in JupyterLab's terminals too
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(ARGS)
+lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/, opening 01_orientation (ARGS=--no-browser for headless)
+	@# Run from course/ so terminals open there; .venv/bin first on PATH so `dialectic` works in
+	@# them. lab-config/ (self-study settings, read before the environment's) hides nbgrader's
+	@# panels, which need a course, and keeps the terminal's shell from resetting PATH.
+	cd course && PATH="$(abspath $(BIN)):$$PATH" JUPYTER_CONFIG_PATH="$(abspath lab-config)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(abspath $(BIN))/jupyter lab --LabApp.default_url=/lab/tree/01_orientation.ipynb $(ROOT_FLAG) $(ARGS)
 
 test: $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name

@@ -7,30 +7,28 @@ before plotting, so none comes near altair's row limit.
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
-import vl_convert
-from altair.vegalite.v5 import display as _vegalite_display
-
 from grader.itembank import AREAS, ItemBank, load_bank
+from grader.lazy import lazy_import
 from grader.physiology import PhysiologyData, synchrony_table, windowed_synchrony
 from grader.physiology import load as load_physiology
 from grader.scoring import position_label
 
-SPECTRUM_COLOURS = alt.Scale(domain=[-2, -1, 0, 1, 2],
-                             range=["#7b3294", "#c2a5cf", "#1a9641", "#f4a582", "#ca0020"])
-EPISODE_COLOURS = alt.Scale(domain=["rupture", "repair"], range=["#f4a582", "#92c5de"])
+# Scales as plain vega-lite dicts (altair takes them as they are), so that nothing here
+# needs altair before a chart is drawn.
+SPECTRUM_COLOURS = {"domain": [-2, -1, 0, 1, 2],
+                    "range": ["#7b3294", "#c2a5cf", "#1a9641", "#f4a582", "#ca0020"]}
+EPISODE_COLOURS = {"domain": ["rupture", "repair"], "range": ["#f4a582", "#92c5de"]}
 #: Resolution of the physiology overview: one point every this many seconds.
 OVERVIEW_STEP_S = 2
-#: The vega-lite version vl-convert renders with: the one altair 5.5 writes.
-VEGALITE_VERSION = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 RENDERER = "dialectic"
 
 
 def to_svg(chart: alt.TopLevelMixin | dict) -> str:
     """A static SVG of a chart, drawn without a browser (vl-convert)."""
     spec = chart if isinstance(chart, dict) else chart.to_dict()
-    return vl_convert.vegalite_to_svg(spec, vl_version=VEGALITE_VERSION)
+    # the vega-lite version altair writes, e.g. "5.20"
+    version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    return vl_convert.vegalite_to_svg(spec, vl_version=version)
 
 
 def _live_and_static(spec: dict, **metadata):
@@ -40,14 +38,24 @@ def _live_and_static(spec: dict, **metadata):
     vega-embed's actions menu is left out: its toggle has no accessible name (axe-core's
     summary-name, a serious violation), and the chart's data is in the notebook anyway.
     """
+    from altair.vegalite.v5 import display
+
     metadata.setdefault("embed_options", {"actions": False})
-    bundle, meta = _vegalite_display.mimetype_renderer(spec, **metadata)
+    bundle, meta = display.mimetype_renderer(spec, **metadata)
     bundle["image/svg+xml"] = to_svg(spec)
     return bundle, meta
 
 
-alt.renderers.register(RENDERER, _live_and_static)
-alt.renderers.enable(RENDERER)
+def _use_course_renderer(altair) -> None:
+    """Every chart drawn after altair is imported through this module carries the SVG fallback."""
+    altair.renderers.register(RENDERER, _live_and_static)
+    altair.renderers.enable(RENDERER)
+
+
+# Imported when a chart is first built (see grader.lazy); grader.progress draws with this alt too.
+alt = lazy_import("altair", then=_use_course_renderer)
+pd = lazy_import("pandas")
+vl_convert = lazy_import("vl_convert")
 
 
 def practice_responses(bank: ItemBank | None = None, area: str | None = None) -> pd.DataFrame:
@@ -133,17 +141,17 @@ def marker_counts(bank: ItemBank | None = None) -> alt.Chart:
 
 
 #: Alliance-outcome associations, for the chart on the contested "30%" figure.
-ALLIANCE_ESTIMATES = pd.DataFrame([
+ALLIANCE_ESTIMATES = [
     {"source": "Horvath et al. (2011), meta-analysis", "kind": "estimated from data", "r": 0.275},
     {"source": "Flückiger et al. (2018), meta-analysis", "kind": "estimated from data", "r": 0.278},
     {"source": "Popular '30% relationship' figure (after Lambert, 1992)", "kind": "clinical estimate", "r": None,
      "variance": 0.30},
-])
+]
 
 
 def alliance_variance() -> alt.Chart:
     """Share of outcome variance linked to the alliance: meta-analyses vs the popular 30%."""
-    frame = ALLIANCE_ESTIMATES.copy()
+    frame = pd.DataFrame(ALLIANCE_ESTIMATES)
     frame["variance"] = frame["variance"].fillna(frame["r"] ** 2)
     frame["label"] = frame["variance"].map(lambda v: f"{v:.0%}")
     base = alt.Chart(frame, title="How much of the outcome does the alliance account for?")

@@ -17,13 +17,15 @@ from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from grader import paths
 from grader.dictionary import Dictionary, check_frame, load_dictionary, typed
 from grader.errors import DataValidationError, KeyUnavailableError, Problem, UnknownItemError
 from grader.key_history import HISTORY_FILE, check_history, load_history
+from grader.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 #: Item-bank format this code reads (``schema_version`` in bank.yaml and the dictionaries).
 SCHEMA_VERSION = 1

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from grader.dictionary import Dictionary, load_dictionary, read_table
 from grader.errors import GraderError, Problem
+from grader.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 HISTORY_FILE = "key_changes.csv"
 HISTORY_SCHEMA = "key_changes.schema.yaml"

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 from grader import paths
 from grader.dictionary import load_dictionary, read_table
 from grader.errors import DataValidationError, Problem
+from grader.lazy import lazy_import
+
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
 
 #: Seed of the committed dataset.
 DEFAULT_SEED = 20261122
@@ -532,12 +534,28 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_CACHE: dict[tuple, PhysiologyData] = {}
+
+
 def load(directory: Path | str | None = None) -> PhysiologyData:
     """Read and validate the dataset: each table against its dictionary, then across tables.
 
+    Cached until a file in the folder changes, as the item bank is: a module that draws
+    two physiology charts reads the 144,000 samples once.
     Raises :class:`DataValidationError` naming the file, row and column of every problem.
     """
     directory = Path(directory) if directory is not None else paths.physiology_dir()
+    # content hashes, not mtimes: an edit within one clock tick must not be served stale
+    stamp = (str(directory),) + tuple(
+        (f.name, hashlib.blake2b(f.read_bytes()).hexdigest())
+        for f in sorted(directory.iterdir()) if f.is_file())
+    if stamp not in _CACHE:
+        _CACHE.clear()
+        _CACHE[stamp] = _load(directory)
+    return _CACHE[stamp]
+
+
+def _load(directory: Path) -> PhysiologyData:
     tables, problems = {}, []
     for name in TABLES:
         dictionary = load_dictionary(directory / f"{name}.schema.yaml")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import altair as alt
-import pandas as pd
-
 from grader.answers import AnswerStore
-from grader.charts import SPECTRUM_COLOURS, practice_responses
+from grader.charts import SPECTRUM_COLOURS, alt, practice_responses  # alt: the course's renderer
 from grader.errors import GraderError
 from grader.itembank import AREAS, DIFFICULTIES, ItemBank, load_bank
+from grader.lazy import lazy_import
 from grader.scoring import TASKS, score
+
+pd = lazy_import("pandas")
 
 #: Choices needed before a lean toward collusion or confrontation is reported.
 MIN_CHOICES_FOR_TENDENCY = 6

@@ -564,6 +564,10 @@ class PhysiologyExplorer:
     """
 
     def __init__(self, dyad_id: str, *, signal: str = "scl"):
+        # altair now, not first inside IPython's display call, where its import takes
+        # seconds longer in a kernel
+        import altair  # noqa: F401
+
         from grader import charts, physiology
 
         self.data = physiology.load()

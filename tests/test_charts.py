@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import pytest
 
 from grader import charts
@@ -50,7 +51,7 @@ def test_renderer_offers_live_spec_and_static_svg():
 
 
 def test_alliance_chart_contrasts_meta_analyses_with_the_popular_figure():
-    frame = charts.ALLIANCE_ESTIMATES
+    frame = pd.DataFrame(charts.ALLIANCE_ESTIMATES)
     meta = frame[frame["kind"] == "estimated from data"]
     assert ((meta["r"] ** 2) < 0.1).all()
     assert frame.loc[frame["kind"] == "clinical estimate", "variance"].iloc[0] == 0.30
