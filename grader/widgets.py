@@ -61,10 +61,10 @@ _STYLE = """<style>
   margin: 1px 0; border-radius: 4px; cursor: pointer;}
 .dialectic-live .widget-radio-box label:hover {background: #f1f4f8;}
 .dialectic-live .widget-radio-box label:has(input:checked) {background: #e3ebf5; box-shadow: inset 3px 0 #3d5f86;}
-.dialectic-live .widget-radio-box input {flex: none; height: auto; margin: 0.25em 0.6em 0 0; float: none;}
-.dialectic-live .widget-dropdown {flex-wrap: wrap; height: auto;}
+.dialectic-live .widget-radio-box input {order: -1; flex: none; height: auto; margin: 0.25em 0.6em 0 0; float: none;}
 .dialectic-live .widget-dropdown > select {flex: 0 1 22em;}
 .dialectic-live h4 {margin: 1em 0 0.2em;}
+.dialectic-live .widget-html-content {line-height: 1.45;}
 .jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live) {display: none;}
 </style>"""
 #: Shown with each fallback: where a notebook was saved with its outputs and reopened, the
