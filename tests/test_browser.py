@@ -173,10 +173,13 @@ def _end_sessions(server) -> None:
         urllib.request.urlopen(request).close()
 
 
-def _open(page, server, ui: str, path: str) -> None:
+def _open(page, server, ui: str, path: str, *, run: bool = False) -> None:
+    """Open a notebook on a fresh kernel and, with ``run``, Run All as a learner would."""
     _end_sessions(server)
     page.goto(f"{server['url']}{UIS[ui].format(path=path)}token={server['token']}")
     _wait_for_kernel(page)
+    if run:
+        _run_all(page)
 
 
 def _wait_for_kernel(page) -> None:
@@ -265,8 +268,7 @@ def test_every_notebook_runs_and_reads_well_at_both_widths(server, browser, ui):
     try:
         for path in NOTEBOOKS:
             page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
-            _open(page, server, ui, path)
-            _run_all(page)
+            _open(page, server, ui, path, run=True)
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": HEIGHT})
                 page.wait_for_timeout(300)  # let the layout settle at the new width
@@ -288,8 +290,7 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
     folder = server["root"] / "course"
     page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT})
     try:
-        _open(page, server, "lab", "course/08_integration.ipynb")
-        _run_all(page)
+        _open(page, server, "lab", "course/08_integration.ipynb", run=True)
         choice = bank.item("rc-021").best
         _item(page, "rc-021").get_by_text(choice.text[:40]).click()
         assert _answers(folder, "rc-021", "choose") == choice.response_id
@@ -334,8 +335,7 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
         page.wait_for_function("(chart) => !chart.isConnected", arg=chart, timeout=30_000)  # redrawn
         page.screenshot(path=str(SHOTS / "lab-08-answered-by-mouse.png"))
 
-        _open(page, server, "lab", "course/09_my_progress.ipynb")
-        _run_all(page)
+        _open(page, server, "lab", "course/09_my_progress.ipynb", run=True)
         suggested = page.locator(".dialectic-live .dialectic-item-widget").first
         suggested.locator(".widget-radio-box label").first.click()
         expect(suggested.locator(".dialectic-feedback")).to_contain_text("Score")
@@ -345,15 +345,17 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
 
 
 def test_items_answer_to_the_keyboard_with_visible_focus(server, browser):
-    """Tab to a control, arrows or Enter to answer; the focused control shows an outline."""
+    """Tab to a control, Space or Enter to answer; the focused control shows an outline.
+
+    (JupyterLab's command mode takes the arrow keys to move between cells, even from a focused
+    radio button, so arrows cannot move between a choice's options there.)"""
     from playwright.sync_api import expect
 
     bank = load_bank()
     folder = server["root"] / "course"
     page = browser.new_page(viewport={"width": WIDTHS[1], "height": HEIGHT})
     try:
-        _open(page, server, "notebook7", "course/04_rupture_repair.ipynb")
-        _run_all(page)
+        _open(page, server, "notebook7", "course/04_rupture_repair.ipynb", run=True)
         # a choice: onto the radio group, Space chooses the focused option
         item = bank.item("rw-011")
         choice = page.locator(".dialectic-item-widget", has=page.locator(".widget-radio-box")).filter(
@@ -376,8 +378,7 @@ def test_items_answer_to_the_keyboard_with_visible_focus(server, browser):
         assert _answers(folder, "rw-003", "marker", none) == none
         page.screenshot(path=str(SHOTS / "notebook7-04-answered-by-keyboard.png"))
 
-        _open(page, server, "notebook7", "course/07_alliance_and_the_spectrum.ipynb")
-        _run_all(page)
+        _open(page, server, "notebook7", "course/07_alliance_and_the_spectrum.ipynb", run=True)
         row = _item(page, "rc-007").locator(".dialectic-spectrum-b")
         row.locator("button").first.focus()
         page.keyboard.press("Tab")
@@ -397,8 +398,7 @@ def test_a_saved_notebook_reopened_later_says_how_to_bring_it_back(server, brows
     module = "course/06_attachment_and_the_therapist.ipynb"
     page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT})
     try:
-        _open(page, server, ui, module)
-        _run_all(page)
+        _open(page, server, ui, module, run=True)
         first = _item(page, "at-003")
         first.locator(".widget-toggle-button").first.click()
         page.keyboard.press("Control+s")
