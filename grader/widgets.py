@@ -68,10 +68,11 @@ _STYLE = """<style>
 .jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live) {display: none;}
 </style>"""
 #: Shown with each fallback: where a notebook was saved with its outputs and reopened, the
-#: live widget's model is gone and JupyterLab would print only "Error displaying widget:
-#: model not found" beneath; this hides that line (a trusted notebook keeps the style).
+#: live widget's model is gone and JupyterLab would print only "Loading widget..." and then
+#: "Error displaying widget: model not found" beneath; this hides that line, which holds no
+#: element until a view draws (a trusted notebook, as one's own saved notebook is, keeps it).
 _FALLBACK_STYLE = ("<style>.jp-OutputArea-child:has(.dialectic-static) + "
-                   ".jp-OutputArea-child:has(> .jupyter-widgets:not(:has(*))) {display: none;}</style>")
+                   ".jp-OutputArea-child:has(> .jp-OutputArea-output:not(:has(*))) {display: none;}</style>")
 #: How to bring an item to life, in words for people who have never used a notebook.
 HOW_TO_RUN = ("To answer it, run this notebook's cells: choose Run \u25b8 Run All Cells in the menu "
               "(or click in this cell and press Shift+Enter).")

@@ -407,8 +407,9 @@ def test_a_saved_notebook_reopened_later_says_how_to_bring_it_back(server, brows
         stand_in = page.locator(".dialectic-static", has_text="Interactive item at-003").first
         expect(stand_in).to_be_visible(timeout=30_000)
         expect(stand_in).to_contain_text("Run All Cells")
-        page.wait_for_timeout(1000)  # give a widget error the time to appear, if it would
-        assert "Error displaying widget" not in page.locator("body").inner_text()
+        page.wait_for_timeout(5000)  # give a widget error the time to appear, if it would
+        shown = page.locator("body").inner_text()  # what is displayed: text hidden by CSS is left out
+        assert "Error displaying widget" not in shown and "Loading widget" not in shown
         _screenshot(page, f"{ui}-reopened-without-running")
         _run_all(page)
         expect(_item(page, "at-003").locator(".widget-toggle-button.mod-active")).to_have_count(1)
