@@ -46,15 +46,14 @@ alt.renderers.enable(RENDERER)
 
 
 #: Vega expressions that name a spectrum position as the feedback does, on one line (legends)
-#: or broken over two (axes, where five long labels must fit side by side).
+#: or one word a line (axes, where five long labels must fit side by side).
 SPECTRUM_NAMES = "{" + ", ".join(f"'{p}': '{position_label(p)}'" for p in range(-2, 3)) + "}[datum.value]"
-SPECTRUM_NAMES_2_LINES = "{" + ", ".join(
-    f"'{p}': {position_label(p).split(' ', 1) if p else [position_label(p)]!r}" for p in range(-2, 3)) + "}[datum.value]"
+SPECTRUM_NAMES_STACKED = "{" + ", ".join(f"'{p}': {position_label(p).split(' ')!r}" for p in range(-2, 3)) + "}[datum.value]"
 
 
 def spectrum_axis(title: str) -> alt.Axis:
     """An axis over spectrum positions that reads "mildly collusive (-1)", not "-1"."""
-    return alt.Axis(title=title, labelExpr=SPECTRUM_NAMES_2_LINES, labelAngle=0, labelLimit=200)
+    return alt.Axis(title=title, labelExpr=SPECTRUM_NAMES_STACKED, labelAngle=0, labelLimit=200)
 
 
 def spectrum_legend(title: str) -> alt.Legend:
@@ -114,7 +113,7 @@ def carkhuff_by_position(bank: ItemBank | None = None) -> alt.Chart:
         y=alt.Y("responses:Q", stack="zero", axis=count_axis("responses")),
         color=alt.Color("carkhuff_level:O", title="Carkhuff level", scale=alt.Scale(scheme="blues")),
         tooltip=["spectrum:N", "carkhuff_level:O", "responses:Q"],
-    ).properties(width=380, height=260)
+    ).properties(width=440, height=260)
 
 
 def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
@@ -126,12 +125,14 @@ def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
     wrong = frame[frame["spectrum_position"] != 0]
     counts = wrong.groupby(["pattern", "spectrum_position", "spectrum"]).size().reset_index(name="responses")
     return alt.Chart(counts, title="Distractors by therapist state (practice attachment items)").mark_bar().encode(
-        x=alt.X("spectrum_position:O", axis=spectrum_axis("position of the non-attuned options")),
+        # facets side by side leave no room for five names under each: the legend names them
+        x=alt.X("spectrum_position:O", axis=alt.Axis(title=None, labels=False, ticks=False)),
         y=alt.Y("responses:Q", axis=count_axis("responses")),
-        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS, legend=None),
+        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS,
+                        legend=spectrum_legend("position on the spectrum")),
         column=alt.Column("pattern:N", title="therapist state"),
         tooltip=["pattern:N", "spectrum:N", "responses:Q"],
-    ).properties(width=190, height=200)
+    ).properties(width=150, height=200)
 
 
 def marker_counts(bank: ItemBank | None = None) -> alt.Chart:
