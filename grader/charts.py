@@ -58,6 +58,26 @@ pd = lazy_import("pandas")
 vl_convert = lazy_import("vl_convert")
 
 
+#: Vega expressions that name a spectrum position as the feedback does, on one line (legends)
+#: or one word a line (axes, where five long labels must fit side by side).
+SPECTRUM_NAMES = "{" + ", ".join(f"'{p}': '{position_label(p)}'" for p in range(-2, 3)) + "}[datum.value]"
+SPECTRUM_NAMES_STACKED = "{" + ", ".join(f"'{p}': {position_label(p).split(' ')!r}" for p in range(-2, 3)) + "}[datum.value]"
+
+
+def spectrum_axis(title: str) -> alt.Axis:
+    """An axis over spectrum positions that reads "mildly collusive (-1)", not "-1"."""
+    return alt.Axis(title=title, labelExpr=SPECTRUM_NAMES_STACKED, labelAngle=0, labelLimit=200)
+
+
+def spectrum_legend(title: str) -> alt.Legend:
+    return alt.Legend(title=title, labelExpr=SPECTRUM_NAMES, labelLimit=220)
+
+
+def count_axis(title: str) -> alt.Axis:
+    """A count axis ticks in whole numbers: there is no half a response."""
+    return alt.Axis(title=title, tickMinStep=1, format="d")
+
+
 def practice_responses(bank: ItemBank | None = None, area: str | None = None) -> pd.DataFrame:
     """Candidate responses of practice items with their keys and the item's area."""
     bank = bank or load_bank()
@@ -88,8 +108,9 @@ def dialectic_map(bank: ItemBank | None = None, area: str | None = None) -> alt.
     dots = base.mark_circle(opacity=0.75).encode(
         x=alt.X("resonance:Q", scale=alt.Scale(domain=[0.5, 5.5]), title="Resonance (feeling into the client's state)"),
         y=alt.Y("regulation:Q", scale=alt.Scale(domain=[0.5, 5.5]), title="Regulation (co-regulating both states)"),
-        size=alt.Size("responses:Q", scale=alt.Scale(range=[40, 900]), title="responses"),
-        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS, title="spectrum position"),
+        size=alt.Size("responses:Q", scale=alt.Scale(range=[40, 900]),
+                      legend=alt.Legend(title="responses", tickMinStep=1, format="d")),
+        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS, legend=spectrum_legend("position on the spectrum")),
         xOffset=alt.XOffset("spectrum_position:O"),
         tooltip=["spectrum:N", "resonance:Q", "regulation:Q", "responses:Q"],
     )
@@ -101,11 +122,11 @@ def carkhuff_by_position(bank: ItemBank | None = None) -> alt.Chart:
     frame = practice_responses(bank)
     counts = frame.groupby(["spectrum_position", "spectrum", "carkhuff_level"]).size().reset_index(name="responses")
     return alt.Chart(counts, title="Empathic level by position on the spectrum (practice items)").mark_bar().encode(
-        x=alt.X("spectrum_position:O", title="spectrum position (-2 collusive ... +2 confrontational)"),
-        y=alt.Y("responses:Q", stack="zero"),
+        x=alt.X("spectrum_position:O", axis=spectrum_axis("position on the spectrum")),
+        y=alt.Y("responses:Q", stack="zero", axis=count_axis("responses")),
         color=alt.Color("carkhuff_level:O", title="Carkhuff level", scale=alt.Scale(scheme="blues")),
         tooltip=["spectrum:N", "carkhuff_level:O", "responses:Q"],
-    ).properties(width=380, height=260)
+    ).properties(width=440, height=260)
 
 
 def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
@@ -117,9 +138,11 @@ def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
     wrong = frame[frame["spectrum_position"] != 0]
     counts = wrong.groupby(["pattern", "spectrum_position", "spectrum"]).size().reset_index(name="responses")
     return alt.Chart(counts, title="Distractors by therapist state (practice attachment items)").mark_bar().encode(
-        x=alt.X("spectrum_position:O", title="position of the non-attuned options"),
-        y=alt.Y("responses:Q"),
-        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS, legend=None),
+        # facets side by side leave no room for five names under each: the legend names them
+        x=alt.X("spectrum_position:O", axis=alt.Axis(title=None, labels=False, ticks=False)),
+        y=alt.Y("responses:Q", axis=count_axis("responses")),
+        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS,
+                        legend=spectrum_legend("position on the spectrum")),
         column=alt.Column("pattern:N", title="therapist state"),
         tooltip=["pattern:N", "spectrum:N", "responses:Q"],
     ).properties(width=150, height=200)
@@ -134,7 +157,7 @@ def marker_counts(bank: ItemBank | None = None) -> alt.Chart:
     counts["marker"] = counts["marker_3rs"].astype(str).str.replace("_", " ")
     return alt.Chart(counts, title="3RS rupture markers in the practice items").mark_bar().encode(
         y=alt.Y("marker:N", sort="-x", title=None),
-        x=alt.X("items:Q"),
+        x=alt.X("items:Q", axis=count_axis("practice items")),
         color=alt.Color("rupture_type:N", title="rupture"),
         tooltip=["rupture_type:N", "marker:N", "items:Q"],
     ).properties(width=320, height=300)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.answers import AnswerStore
-from grader.charts import SPECTRUM_COLOURS, alt, practice_responses  # alt: the course's renderer
+from grader.charts import SPECTRUM_COLOURS, alt, practice_responses, spectrum_legend  # alt: the course's renderer
 from grader.errors import GraderError
 from grader.itembank import AREAS, DIFFICULTIES, ItemBank, load_bank
 from grader.lazy import lazy_import
-from grader.scoring import TASKS, score
+from grader.scoring import TASKS, position_label, score
 
 pd = lazy_import("pandas")
 
@@ -77,6 +77,31 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
     table = grouped.reindex(grid).rename(columns={"mean": "mean_credit", "count": "answers"})
     table["answers"] = table["answers"].fillna(0).astype(int)
     return table.reset_index()
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """The areas and levels a learner has tried, as a table a person reads (beside the chart)."""
+
+    rows: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        if self.rows.empty:
+            return "<p>No practice answers yet: answer an item in any module, then run this notebook again.</p>"
+        return self.rows.to_html(index=False, border=0, classes="dialectic-summary", justify="left")
+
+    def __repr__(self) -> str:
+        return self.rows.to_string(index=False) if not self.rows.empty else "No practice answers yet."
+
+
+def summary_table(results: pd.DataFrame) -> SummaryTable:
+    """:func:`summary` for reading: tried cells only, words for names, credit as a percentage."""
+    table = summary(results)
+    tried = table[table["answers"] > 0]
+    rows = pd.DataFrame({"Area": tried["area"].str.replace("_", " "), "Level": tried["difficulty"],
+                         "Answers": tried["answers"].astype(int),
+                         "Mean credit": tried["mean_credit"].map(lambda c: f"{c:.0%}")})
+    return SummaryTable(rows.reset_index(drop=True))
 
 
 @dataclass(frozen=True)
@@ -156,7 +181,8 @@ def _level_for(area_results: pd.DataFrame) -> tuple[str, str]:
                 level, reason = difficulty, "consistent success at the advanced level: keep practising"
         else:
             if len(recent):
-                reason = (f"{difficulty}: {len(recent)} recent answers averaging {recent.mean():.0%}; "
+                answers = "answer" if len(recent) == 1 else "answers"
+                reason = (f"{difficulty}: {len(recent)} recent {answers} averaging {recent.mean():.0%}; "
                           f"stay until {RECENT_ATTEMPTS} in a row average {MOVE_UP_CREDIT:.0%}")
             level = difficulty
             break
@@ -171,7 +197,8 @@ def progress_chart(results: pd.DataFrame) -> alt.Chart:
     heat = base.mark_rect().encode(
         x=alt.X("difficulty:N", sort=list(DIFFICULTIES), title=None),
         y=alt.Y("area:N", sort=list(AREAS), title=None),
-        color=alt.Color("mean_credit:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="mean credit"),
+        color=alt.Color("mean_credit:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"),
+                        legend=alt.Legend(title="mean credit", format="%")),
         tooltip=["area:N", "difficulty:N", alt.Tooltip("mean_credit:Q", format=".0%"), "answers:Q"],
     )
     text = base.mark_text(fontSize=11).encode(
@@ -186,13 +213,15 @@ def choices_on_map(results: pd.DataFrame, bank: ItemBank | None = None) -> alt.L
     chosen = results.dropna(subset=["chosen_position"])
     mine = (chosen.groupby(["chosen_resonance", "chosen_regulation", "chosen_position"])
             .size().reset_index(name="times"))
+    mine["chosen"] = mine["chosen_position"].astype(int).map(position_label)
     scale = {"scale": alt.Scale(domain=[0.5, 5.5])}
     back = alt.Chart(background).mark_circle(color="#cccccc", opacity=0.5).encode(
         x=alt.X("resonance:Q", title="Resonance", **scale), y=alt.Y("regulation:Q", title="Regulation", **scale),
         size=alt.Size("responses:Q", legend=None, scale=alt.Scale(range=[20, 400])))
     front = alt.Chart(mine).mark_circle(opacity=0.9, stroke="black").encode(
         x=alt.X("chosen_resonance:Q", **scale), y=alt.Y("chosen_regulation:Q", **scale),
-        size=alt.Size("times:Q", title="your choices", scale=alt.Scale(range=[80, 900])),
-        color=alt.Color("chosen_position:O", scale=SPECTRUM_COLOURS, title="position chosen"),
-        tooltip=["chosen_position:O", "times:Q"])
+        size=alt.Size("times:Q", scale=alt.Scale(range=[80, 900]),
+                      legend=alt.Legend(title="your choices", tickMinStep=1, format="d")),
+        color=alt.Color("chosen_position:O", scale=SPECTRUM_COLOURS, legend=spectrum_legend("position chosen")),
+        tooltip=[alt.Tooltip("chosen:N", title="position chosen"), alt.Tooltip("times:Q", title="times")])
     return (back + front).properties(width=380, height=340, title="Your choices on the dialectic map")

@@ -30,12 +30,16 @@ from grader.itembank import CONFRONTATION_MARKERS, PATTERNS, WITHDRAWAL_MARKERS,
 from grader.scoring import Score, position_label, score
 
 MODES = ("practice", "assessment")
-SPECTRUM_OPTIONS = [
-    ("strongly collusive", -2), ("collusive", -1), ("attuned", 0),
-    ("confrontational", 1), ("strongly confrontational", 2),
-]
+#: The spectrum's five positions, named as the feedback names them.
+SPECTRUM_OPTIONS = [(position_label(p), p) for p in (-2, -1, 0, 1, 2)]
+SPECTRUM_TIPS = ["goes along with the client's frame, leaving the feeling unexplored",
+                 "leans toward agreeing or soothing", "resonates with the state and helps regulate it",
+                 "leans toward correcting or steering", "opposes, argues with or corrects the client"]
 RUPTURE_OPTIONS = [("no rupture", "none"), ("withdrawal", "withdrawal"), ("confrontation", "confrontation")]
 MARKER_CHOICES = {"none": ("none",), "withdrawal": WITHDRAWAL_MARKERS, "confrontation": CONFRONTATION_MARKERS}
+#: The marker dropdown's first entry: a prompt, never an answer.
+MARKER_PROMPT = {None: "choose the rupture kind first", "withdrawal": "choose a withdrawal marker...",
+                 "confrontation": "choose a confrontation marker..."}
 _FULL_WIDTH = widgets.Layout(width="100%")
 _STYLE = """<style>
 .dialectic-item {border-left: 4px solid #5b7fa6; padding: 0.4em 0.9em; margin: 0.5em 0;}
@@ -45,8 +49,34 @@ _STYLE = """<style>
 .dialectic-error {background: #fdecea; padding: 0.5em 0.8em; border-radius: 4px;}
 .dialectic-rubric td, .dialectic-rubric th {vertical-align: top; font-size: 0.85em; padding: 0.3em;}
 .dialectic-item-widget .widget-toggle-button.mod-active {background: #3d5f86; color: #fff;}
-.dialectic-item-widget .widget-toggle-button:focus-visible {outline: 3px solid #e08e0b;}
+.dialectic-live .widget-toggle-buttons {display: flex; flex-wrap: wrap; gap: 4px 0; height: auto;}
+.dialectic-live .widget-toggle-button.mod-active {background: #3d5f86; color: #fff; font-weight: bold;}
+.dialectic-live .widget-toggle-button:focus-visible, .dialectic-live button:focus-visible,
+.dialectic-live select:focus-visible, .dialectic-live textarea:focus-visible,
+.dialectic-live .widget-radio-box input:focus-visible {outline: 3px solid #e08e0b; outline-offset: 1px;}
+.dialectic-live .widget-radio {flex-wrap: wrap;}
+.dialectic-live .widget-radio > .widget-label {width: 100%; max-width: none;}
+.dialectic-live .widget-radio-box {margin-bottom: 0.3em;}
+.dialectic-live .widget-radio-box label {display: flex; align-items: flex-start; height: auto;
+  line-height: 1.4; white-space: normal; overflow-wrap: anywhere; padding: 0.3em 0.4em;
+  margin: 1px 0; border-radius: 4px; cursor: pointer;}
+.dialectic-live .widget-radio-box label:hover {background: #f1f4f8;}
+.dialectic-live .widget-radio-box label:has(input:checked) {background: #e3ebf5; box-shadow: inset 3px 0 #3d5f86;}
+.dialectic-live .widget-radio-box input {order: -1; flex: none; height: auto; margin: 0.25em 0.6em 0 0; float: none;}
+.dialectic-live .widget-dropdown > select {flex: 0 1 22em;}
+.dialectic-live h4 {margin: 1em 0 0.2em;}
+.dialectic-live .widget-html-content {line-height: 1.45;}
+.jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live) {display: none;}
 </style>"""
+#: Shown with each fallback: where a notebook was saved with its outputs and reopened, the
+#: live widget's model is gone and JupyterLab would print only "Loading widget..." and then
+#: "Error displaying widget: model not found" beneath; this hides that line, which holds no
+#: element until a view draws (a trusted notebook, as one's own saved notebook is, keeps it).
+_FALLBACK_STYLE = ("<style>.jp-OutputArea-child:has(.dialectic-static) + "
+                   ".jp-OutputArea-child:has(> .jp-OutputArea-output:not(:has(*))) {display: none;}</style>")
+#: How to bring an item to life, in words for people who have never used a notebook.
+HOW_TO_RUN = ("To answer it, run this notebook's cells: choose Run \u25b8 Run All Cells in the menu "
+              "(or click in this cell and press Shift+Enter).")
 
 
 class _Item(widgets.VBox):
@@ -73,6 +103,7 @@ class _Item(widgets.VBox):
         super().__init__([widgets.HTML(_STYLE + self._vignette_html()), *controls,
                           self.status, self.feedback], layout=_FULL_WIDTH)
         self.add_class("dialectic-item-widget")
+        self.add_class("dialectic-live")
         try:
             saved = {task: self.store.get(self.item.item_id, task) for task in self._tasks()}
         except AnswerStoreError as exc:
@@ -161,11 +192,14 @@ class _Item(widgets.VBox):
         bundle = _with_fallback(super()._repr_mimebundle_(**kwargs), self.as_text())
         return static_items.site_bundle(self, bundle)
 
+    def _ipython_display_(self) -> None:
+        _display_live(self, self.as_text())
+
     def as_text(self) -> str:
         """The item as plain text: what a reader sees where widgets cannot render."""
         v = self.item
         lines = [f"[Interactive item {v.item_id}: open this notebook in JupyterLab or Jupyter Notebook "
-                 "to answer it and see feedback.]",
+                 f"to answer it and see feedback. {HOW_TO_RUN}]",
                  v.session_context, f'Client: "{v.client_statement}"']
         if v.therapist_reaction:
             lines.append(f"Inside the therapist: {v.therapist_reaction}")
@@ -192,12 +226,37 @@ def _with_fallback(bundle: dict, text: str) -> dict:
     At nbgrader autograde the live view is left out altogether: the graded notebook and the
     feedback made from it are read without a kernel, where only the text can show.
     """
-    bundle["text/plain"] = text
-    bundle["text/html"] = ("<div class='dialectic-static' style='white-space: pre-wrap; border: 1px dashed #999; "
-                           f"padding: 0.5em'>{html.escape(text)}</div>")
+    bundle.update(_fallback_bundle(text))
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         bundle.pop("application/vnd.jupyter.widget-view+json", None)
     return bundle
+
+
+def _fallback_bundle(text: str) -> dict:
+    return {"text/plain": text,
+            "text/html": (f"{_FALLBACK_STYLE}<div class='dialectic-static' style='white-space: pre-wrap; "
+                          f"border: 1px dashed #999; padding: 0.5em; overflow-wrap: anywhere'>"
+                          f"{html.escape(text)}</div>")}
+
+
+def _display_live(widget: widgets.DOMWidget, text: str) -> None:
+    """Show a widget as two outputs: its text, then the live view.
+
+    JupyterLab shows only the live view of an output that has one, and where the view's model
+    is gone (a notebook saved with its outputs and reopened) that is "Error displaying widget:
+    model not found". The text therefore goes in an output of its own, which the live view's
+    style hides while the view renders, and which stays readable when it cannot.
+    """
+    from IPython.display import display
+
+    if static_items.site_mode():  # the course website: a static form of the item, no live view
+        display(widget._repr_mimebundle_(), raw=True)
+        return
+    display(_fallback_bundle(text), raw=True)
+    if os.environ.get("NBGRADER_EXECUTION") != "autograde":
+        view = widgets.DOMWidget._repr_mimebundle_(widget)
+        display({"application/vnd.jupyter.widget-view+json":
+                 view["application/vnd.jupyter.widget-view+json"]}, raw=True)
 
 
 def _selector(options, description: str, **kwargs) -> widgets.ToggleButtons:
@@ -237,7 +296,7 @@ class SpectrumItem(_Item):
         self.placements = {}
         rows = []
         for r in self.item.responses:
-            toggle = _selector(SPECTRUM_OPTIONS, "", tooltips=[label for label, _ in SPECTRUM_OPTIONS])
+            toggle = _selector(SPECTRUM_OPTIONS, "", tooltips=SPECTRUM_TIPS)
             toggle.add_class(f"dialectic-spectrum-{r.letter}")
             self.placements[r.response_id] = toggle
             rows.append(widgets.HTML(f"<p aria-label='Response {r.letter}'><b>({r.letter})</b> {html.escape(r.text)}</p>"))
@@ -314,7 +373,7 @@ class MarkerItem(_Item):
 
     def _build_controls(self):
         self.kind = _selector(RUPTURE_OPTIONS, "Rupture:")
-        self.marker = widgets.Dropdown(options=[], value=None, description="3RS marker:",
+        self.marker = widgets.Dropdown(options=[(MARKER_PROMPT[None], "")], value="", description="3RS marker:",
                                        style={"description_width": "initial"}, disabled=True)
         return [self.kind, self.marker]
 
@@ -322,9 +381,10 @@ class MarkerItem(_Item):
         return [self.kind, self.marker]
 
     def _set_markers(self, kind):
-        choices = MARKER_CHOICES.get(kind, ())
-        self.marker.options = [(m.replace("_", " "), m) for m in choices]
-        self.marker.value = "none" if kind == "none" else None
+        choices = [(m.replace("_", " "), m) for m in MARKER_CHOICES.get(kind, ())]
+        prompt = [] if kind == "none" else [(MARKER_PROMPT[kind], "")]
+        self.marker.options = prompt + choices
+        self.marker.value = "none" if kind == "none" else ""
         self.marker.disabled = kind in (None, "none")
 
     def _restore(self, saved):
@@ -342,7 +402,7 @@ class MarkerItem(_Item):
         self.marker.observe(lambda change: self._save("marker"), names="value")
 
     def _answer(self, task):
-        if self.kind.value is None or self.marker.value is None:
+        if self.kind.value is None or not self.marker.value:
             return None
         return {"rupture_type": self.kind.value, "marker": self.marker.value}
 
@@ -529,6 +589,7 @@ class Reflection(widgets.VBox):
         super().__init__([widgets.HTML(_STYLE + f"<div class='dialectic-item'><b>Reflection.</b> "
                                        f"{html.escape(prompt)}</div>"),
                           self.text, self.save_button, self.status], layout=_FULL_WIDTH)
+        self.add_class("dialectic-live")
         try:
             saved = self.store.reflection(prompt_id)
         except AnswerStoreError as exc:
@@ -549,10 +610,19 @@ class Reflection(widgets.VBox):
         self.status.value = f"<small>Saved to {html.escape(self.store.path.name)}.</small>"
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = _with_fallback(super()._repr_mimebundle_(**kwargs),
-                                f"[Reflection {self.prompt_id}: open this notebook in JupyterLab or "
-                                f"Jupyter Notebook to write and save it.]\n{self.prompt}")
+        bundle = _with_fallback(super()._repr_mimebundle_(**kwargs), self.as_text())
         return static_items.site_bundle(self, bundle)
+
+    def _ipython_display_(self) -> None:
+        _display_live(self, self.as_text())
+
+    def as_text(self) -> str:
+        """The prompt as plain text, with the reflection saved so far."""
+        lines = [f"[Reflection {self.prompt_id}: open this notebook in JupyterLab or Jupyter Notebook "
+                 f"to write and save it. {HOW_TO_RUN}]", self.prompt]
+        if self.text.value.strip():
+            lines.append(f"Your saved reflection: {self.text.value}")
+        return "\n".join(lines)
 
 
 class PhysiologyExplorer:
@@ -598,8 +668,9 @@ class PhysiologyExplorer:
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, display
 
-        display(HTML(self.intro_html()))
-        display(self.signal)
+        display(HTML(_STYLE + self.intro_html()))
+        self.signal.add_class("dialectic-live")
+        _display_live(self.signal, f"[Signal: {self.signal.label}. {HOW_TO_RUN.replace('answer it', 'switch it')}]")
         self._handle = display(self.chart(), display_id=True)
 
 
@@ -614,6 +685,8 @@ class NextItems(widgets.VBox):
             results = progress.practice_results(directory, bank)
         except AnswerStoreError as exc:
             super().__init__([widgets.HTML(f"<div class='dialectic-error' role='alert'>{html.escape(str(exc))}</div>")])
+            self._text = str(exc)
+            self.add_class("dialectic-live")
             return
         chosen = progress.suggestions(results, bank, per_area=per_area)
         children: list[widgets.Widget] = [widgets.HTML(_STYLE)]
@@ -625,4 +698,9 @@ class NextItems(widgets.VBox):
             children.append(kind(row.item_id, directory=directory, bank=bank))
         if len(children) == 1:
             children.append(widgets.HTML("<p>You have answered every practice item. Well done.</p>"))
+        self._text = "\n\n".join(item.as_text() for item in children if isinstance(item, _Item))
         super().__init__(children, layout=_FULL_WIDTH)
+        self.add_class("dialectic-live")
+
+    def _ipython_display_(self) -> None:
+        _display_live(self, "[Suggested practice items. " + HOW_TO_RUN + "]\n\n" + self._text)

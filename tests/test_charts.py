@@ -55,3 +55,27 @@ def test_alliance_chart_contrasts_meta_analyses_with_the_popular_figure():
     meta = frame[frame["kind"] == "estimated from data"]
     assert ((meta["r"] ** 2) < 0.1).all()
     assert frame.loc[frame["kind"] == "clinical estimate", "variance"].iloc[0] == 0.30
+
+
+@pytest.mark.parametrize("name", ["carkhuff_by_position", "attachment_pulls"])
+def test_spectrum_axes_read_in_words_and_counts_in_whole_numbers(name):
+    import re
+
+    svg = charts.to_svg(ALL[name]())
+    labels = re.findall(r"<(?:text|tspan)[^>]*>([^<]+)</(?:text|tspan)>", svg)
+    assert ("mildly" in labels and "collusive" in labels and "(+2)" in labels) or "mildly collusive (-1)" in labels
+    numbers = [t for t in labels if re.fullmatch(r"-?[\d.]+", t)]
+    assert numbers and all(float(t).is_integer() for t in numbers), numbers
+
+
+def test_count_axes_never_tick_in_halves():
+    import re
+
+    svg = charts.to_svg(charts.marker_counts())
+    numbers = re.findall(r"<text[^>]*>(-?\d+(?:\.\d+)?)</text>", svg)
+    assert numbers and all(float(t).is_integer() for t in numbers), numbers
+
+
+def test_map_legend_names_the_positions():
+    svg = charts.to_svg(charts.dialectic_map())
+    assert "strongly confrontational (+2)" in svg and "mildly collusive (-1)" in svg

@@ -96,3 +96,21 @@ def test_next_items_widget_shows_suggestions(tmp_path, bank):
     shown = [c.item.item_id for c in w.children if hasattr(c, "item")]
     assert len(shown) == 5 and all(bank.item(i).split == "practice" for i in shown)
     assert not (tmp_path / "responses.json").exists()
+
+
+def test_summary_table_reads_in_words(tmp_path, bank):
+    assert "No practice answers yet" in progress.summary_table(progress.practice_results(tmp_path, bank))._repr_html_()
+    _choose(AnswerStore(tmp_path), bank, "ep-001")
+    table = progress.summary_table(progress.practice_results(tmp_path, bank))
+    page = table._repr_html_()
+    assert list(table.rows.columns) == ["Area", "Level", "Answers", "Mean credit"]
+    assert table.rows.to_dict("records") == [{"Area": "empathic process", "Level": bank.item("ep-001").difficulty,
+                                              "Answers": 1, "Mean credit": "100%"}]
+    assert "NaN" not in page and "_" not in page.replace("dialectic-summary", "") and "<th></th>" not in page
+
+
+def test_one_recent_answer_is_singular(tmp_path, bank):
+    _choose(AnswerStore(tmp_path), bank, "ep-001")
+    why = progress.suggestions(progress.practice_results(tmp_path, bank), bank).set_index("area").loc[
+        "empathic_process", "why"]
+    assert "1 recent answer averaging" in why

@@ -12,7 +12,8 @@ from grader import widgets
 from grader.answers import AnswerStore
 from grader.editions import write_student_edition
 from grader.errors import GraderError, KeyUnavailableError
-from grader.itembank import load_bank
+from grader.itembank import WITHDRAWAL_MARKERS, load_bank
+from grader.scoring import position_label
 from grader.static_html import to_static_html
 from tests.conftest import BANK
 
@@ -200,3 +201,70 @@ def test_physiology_explorer_runs_headless_without_stalling(tmp_path):
     assert time.monotonic() - started < 30
     kinds = [set(o.get("data", {})) for o in nb.cells[0].outputs]
     assert any("image/svg+xml" in k for k in kinds) and any("text/html" in k for k in kinds)
+
+
+def test_spectrum_buttons_name_positions_as_the_feedback_does(tmp_path, bank):
+    w = widgets.SpectrumItem("rw-001", directory=tmp_path)
+    toggle = next(iter(w.placements.values()))
+    assert list(toggle.options) == [(position_label(p), p) for p in (-2, -1, 0, 1, 2)]
+    assert "mildly collusive (-1)" in [label for label, _ in toggle.options]
+    assert len(set(toggle.tooltips)) == 5
+
+
+def test_marker_dropdown_prompts_instead_of_showing_blank(tmp_path, bank):
+    w = widgets.MarkerItem("rw-003", directory=tmp_path)
+    assert w.marker.label == "choose the rupture kind first" and w.marker.disabled
+    w.kind.value = "confrontation"
+    assert w.marker.label == "choose a confrontation marker..." and not w.marker.disabled
+    assert "rw-003" not in _saved(tmp_path)  # the prompt is not an answer
+    w.kind.value = "withdrawal"
+    assert w.marker.label == "choose a withdrawal marker..."
+    assert [label for label, _ in w.marker.options][1:] == [m.replace("_", " ") for m in WITHDRAWAL_MARKERS]
+    w.kind.value = "none"
+    assert (w.marker.value, w.marker.disabled) == ("none", True)
+    assert _saved(tmp_path)["rw-003"]["marker"]["value"] == {"rupture_type": "none", "marker": "none"}
+
+
+SHOW_EVERY_KIND = """\
+from grader.widgets import ChoiceItem, NextItems, PhysiologyExplorer, Reflection
+ChoiceItem("ep-001")
+"""
+
+
+def _outputs(tmp_path, source: str, env: str = "") -> list:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(env + source), nbformat.v4.new_code_cell('Reflection("r-1", "What pulls?")'),
+                nbformat.v4.new_code_cell("NextItems()"), nbformat.v4.new_code_cell('PhysiologyExplorer("d01")')]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return [cell.outputs for cell in nb.cells]
+
+
+def test_each_widget_comes_with_readable_text_in_an_output_of_its_own(tmp_path):
+    """JupyterLab shows only the live view of an output that has one ("Error displaying widget:
+    model not found" once its model is gone), so the text must be a separate output."""
+    choice, reflection, next_items, explorer = _outputs(tmp_path, SHOW_EVERY_KIND)
+    for outputs in (choice, reflection, next_items):
+        text, live = outputs
+        assert "application/vnd.jupyter.widget-view+json" not in text["data"]
+        assert "dialectic-static" in text["data"]["text/html"] and "Run All Cells" in text["data"]["text/plain"]
+        assert set(live["data"]) == {"application/vnd.jupyter.widget-view+json"}
+    assert "Interactive item ep-001" in choice[0]["data"]["text/plain"]
+    assert "What pulls?" in reflection[0]["data"]["text/plain"]
+    assert next_items[0]["data"]["text/plain"].count("Interactive item") == 5
+    kinds = [set(o.get("data", {})) for o in explorer]
+    assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds)
+    assert any("Signal: skin conductance" in o.get("data", {}).get("text/plain", "") for o in explorer)
+
+
+def test_autograde_keeps_only_the_text(tmp_path):
+    env = 'import os\nos.environ["NBGRADER_EXECUTION"] = "autograde"\n'
+    for outputs in _outputs(tmp_path, SHOW_EVERY_KIND, env)[:3]:
+        assert all("application/vnd.jupyter.widget-view+json" not in o["data"] for o in outputs)
+        assert len(outputs) == 1
+
+
+def test_live_style_hides_the_text_only_while_the_widget_shows():
+    """The rule the browser test sees working: hide the text output followed by a live view,
+    and, in the text, hide the widget-error line that follows it."""
+    assert ".jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live)" in widgets._STYLE
+    assert ":not(:has(*))" in widgets._fallback_bundle("x")["text/html"]
