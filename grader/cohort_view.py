@@ -6,11 +6,10 @@ chart of a few hundred rows at most: no altair row-limit error at 30 students or
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
-from grader import charts  # noqa: F401 - registers the renderer with the static SVG fallback
+from grader.charts import alt  # altair, with the course's renderer (a static SVG beside each chart)
 from grader.analytics import CohortData, module_scores, profiles
 from grader.hand_grading import score_text
 from grader.itembank import AREAS

@@ -235,7 +235,8 @@ def test_the_isolation_report_names_what_this_machine_gives(graded):
     report = check_isolation(course)
     assert {"network", "hidden", "read_only", "limits"} <= set(report.applied), report
     assert set(report.applied) | set(report.missing) == {"network", "hidden", "read_only", "limits", "user",
-                                                          "processes"}
+                                                          "processes", "keys"}
+    assert "keys" in report.applied, report.missing.get("keys")
     assert all(reason for reason in report.missing.values())
     assert report.summary().startswith("isolation")
 
@@ -253,7 +254,7 @@ def test_the_isolation_check_notices_when_the_sandbox_is_off(graded):
     course, _, _ = graded
     report = check_isolation(course, sandboxed=False)
     assert set(report.applied) <= {"limits", "processes"}
-    assert set(report.missing) == {"network", "hidden", "read_only", "user"}
+    assert set(report.missing) == {"network", "hidden", "read_only", "user", "keys"}
     assert report.summary().startswith("isolation NOT available here for: no network")
 
 
