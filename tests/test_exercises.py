@@ -33,7 +33,7 @@ ASSIGNMENTS = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir())
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 # nbgrader runs `alembic` by name: the environment's bin/ must be on PATH
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-COHORT, SEED = 30, 2026
+COHORT, SEED = 10, 2026  # every assertion is per student: ten of them exercise it as well as thirty
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
