@@ -43,7 +43,7 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/, opening 01_orientation (A
 
 test: $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
-	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest $(ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest --durations=25 $(ARGS)
 
 hub: $(RUNTIME_STAMP) hub-env  ## start the cohort's JupyterHub (ROSTER=roster.csv; HUB_IP=127.0.0.1 HUB_PORT=8000)
 	$(BIN)/dialectic hub users --roster $(ROSTER)
