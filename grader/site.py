@@ -191,6 +191,7 @@ def _item_pages(source: Path, pages: list[str]) -> dict[str, str]:
 _PROGRESS_PARTS = {
     "progress_chart": "<div class='dialectic-progress-table' data-part='summary'></div>",
     "summary": "",  # the same table, with the counts
+    "summary_table": "",  # the same table, worded for reading
     "choices_on_map": "<div class='dialectic-progress-map' data-part='map'></div>",
     "tendency": "<div class='dialectic-progress-tendency' data-part='tendency' aria-live='polite'></div>",
     "NextItems": "<div class='dialectic-progress-next' data-part='next'></div>",
