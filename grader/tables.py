@@ -88,6 +88,17 @@ def render(frame: pd.DataFrame, columns: Sequence[Column], name: str, *,
 
 # -- how numbers are written ------------------------------------------------------------------
 
+def _review(row: Mapping) -> list[str]:
+    """The key's review status, and the panel's figures when a panel reviewed it."""
+    status = row.get("review")
+    if missing(status):
+        return []
+    if missing(row.get("panel")):
+        return [str(status)]
+    return [str(status), f"panel of {whole(row['panel'])}", f"I-CVI {decimal(row.get('panel I-CVI'))}",
+            f"key agreement {percent(row.get('panel key agreement'))}"]
+
+
 def frame_table(frame: pd.DataFrame, name: str, *, flagged: str | None = None) -> str:
     """Any frame as a table in this module's style, its column names as headers (for reports
     whose columns are already worded, such as the item review's)."""
@@ -198,10 +209,7 @@ ITEM_COLUMNS = [
     Column("Mean credit", lambda row: decimal(row["p"]), numeric=True),
     Column("Discrimination", lambda row: decimal(row["discrimination"]), numeric=True),
     # review status, from analytics.with_review_status (absent when the item analysis has none)
-    Column("Review", lambda row: "" if missing(row.get("review")) else str(row["review"])),
-    Column("Panel", lambda row: whole(row.get("panel")), numeric=True),
-    Column("Panel I-CVI", lambda row: decimal(row.get("panel I-CVI")), numeric=True),
-    Column("Panel key agreement", lambda row: percent(row.get("panel key agreement")), numeric=True),
+    Column("Review", lambda row: _review(row), prose=True),
     Column("Upper 27%", lambda row: percent(row["upper_p"]), numeric=True),
     Column("Lower 27%", lambda row: percent(row["lower_p"]), numeric=True),
     Column("Options chosen (key or spectrum position): upper, lower 27%", lambda row: _lines(row["distractors"]),
