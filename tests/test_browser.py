@@ -334,7 +334,7 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
         assert _answers(folder, "at-014", "choose") == keyed.best.response_id
 
         compose = _item(page, "is-023")
-        compose.locator("textarea").fill("It sounds as if part of you wants to stop, and part of you came anyway.")
+        compose.get_by_placeholder("What would you say?").fill("It sounds as if part of you wants to stop, and part of you came anyway.")
         compose.locator(".widget-toggle-buttons").first.get_by_role("button", name="4", exact=True).click()
         compose.get_by_role("button", name="Save my response").click()
         assert _answers(folder, "is-023", "compose")["text"].startswith("It sounds as if")
