@@ -72,8 +72,11 @@ _STYLE = """<style>
 #: live widget's model is gone and JupyterLab would print only "Loading widget..." and then
 #: "Error displaying widget: model not found" beneath; this hides that line, which holds no
 #: element until a view draws (a trusted notebook, as one's own saved notebook is, keeps it).
+# A widget output holding only text ("Loading widget...", "Error displaying widget: model not
+# found") right after our text stand-in is hidden. (:has() may not nest inside :has(); chromium
+# drops such a rule whole, so the test is written as :not(:has()).)
 _FALLBACK_STYLE = ("<style>.jp-OutputArea-child:has(.dialectic-static) + "
-                   ".jp-OutputArea-child:has(> .jp-OutputArea-output:not(:has(*))) {display: none;}</style>")
+                   ".jp-OutputArea-child:not(:has(> .jp-OutputArea-output > *)) {display: none;}</style>")
 #: How to bring an item to life, in words for people who have never used a notebook.
 HOW_TO_RUN = ("To answer it, run this notebook's cells: choose Run \u25b8 Run All Cells in the menu "
               "(or click in this cell and press Shift+Enter).")
