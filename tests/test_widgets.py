@@ -267,4 +267,4 @@ def test_live_style_hides_the_text_only_while_the_widget_shows():
     """The rule the browser test sees working: hide the text output followed by a live view,
     and, in the text, hide the widget-error line that follows it."""
     assert ".jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live)" in widgets._STYLE
-    assert ":not(:has(*))" in widgets._fallback_bundle("x")["text/html"]
+    assert ":not(:has(> .jp-OutputArea-output > *))" in widgets._fallback_bundle("x")["text/html"]
