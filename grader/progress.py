@@ -193,8 +193,9 @@ def progress_chart(results: pd.DataFrame) -> alt.Chart:
     """Mean credit per area and difficulty, with the number of answers in each cell."""
     table = summary(results)
     table["label"] = table.apply(lambda r: f"{r.answers} answered" if r.answers else "not yet", axis=1)
-    # an untried cell has no mean credit: null, not NaN, which is not JSON (the kernel warns on stderr)
-    table["mean_credit"] = table["mean_credit"].astype(object).where(table["mean_credit"].notna(), None)
+    # an untried cell has no mean credit. Leave it a float NaN: altair writes a float column's
+    # NaN as null, but under pandas 3 an object column's None comes back as NaN, which is not
+    # JSON (the kernel warns on stderr).
     base = alt.Chart(table, title="Your practice results by area and difficulty")
     heat = base.mark_rect().encode(
         x=alt.X("difficulty:N", sort=list(DIFFICULTIES), title=None),

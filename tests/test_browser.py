@@ -52,7 +52,7 @@ LAYOUT_PROBLEMS = """
   const visible = (el) => el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
   const area = (a, b) => Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left))
                        * Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
-  const short = (t) => t.trim().replace(/\\s+/g, ' ').slice(0, 60);
+  const short = (t) => t.trim().replace(/\\s+/g, ' ').slice(0, 400);
   const page = document.body.innerText;
   if (page.includes('Error displaying widget')) problems.push('a widget error shows');
   if (page.includes('Traceback')) problems.push('a traceback shows');

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from grader import progress
@@ -89,6 +91,14 @@ def test_charts_build_with_and_without_data(tmp_path, bank):
     results = progress.practice_results(tmp_path, bank)
     spec = progress.choices_on_map(results).to_dict()
     assert spec["layer"][1]["mark"]["type"] == "circle"
+
+
+def test_charts_with_untried_cells_are_strict_json(tmp_path, bank):
+    """A kernel sends a chart as JSON: a NaN in it (an untried area) is a warning on the learner's screen."""
+    _choose(AnswerStore(tmp_path), bank, "ep-001")
+    results = progress.practice_results(tmp_path, bank)
+    for chart in (progress.progress_chart(results), progress.choices_on_map(results, bank)):
+        json.dumps(chart.to_dict(), allow_nan=False)  # raises ValueError on NaN
 
 
 def test_next_items_widget_shows_suggestions(tmp_path, bank):

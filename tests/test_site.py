@@ -171,7 +171,7 @@ def test_every_module_page_is_built_with_items_charts_and_citations(site):
     modules = sorted(p.stem for p in (REPO_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
     assert pages == sorted(["index.html", *(f"{m}.html" for m in modules)])
     module = REPO_ROOT / "course" / "07_alliance_and_the_spectrum.ipynb"
-    item_cells = re.findall(r"^\s*\"?(?:Choice|Spectrum|Marker|Pattern|Compose)Item\(", module.read_text(encoding="utf-8"),
+    item_cells = re.findall(r"^\s*\"?(?:Choice|Spectrum|Marker|Pattern|Compose|WriteFirst)Item\(", module.read_text(encoding="utf-8"),
                             re.MULTILINE)
     alliance = (site / "07_alliance_and_the_spectrum.html").read_text(encoding="utf-8")
     assert item_cells and alliance.count("class='dialectic-site-item'") == len(item_cells)  # every item cell
