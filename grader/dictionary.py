@@ -103,11 +103,16 @@ class Dictionary:
         raise KeyError(f"{self.table} has no column {name!r}; columns are {', '.join(self.names)}")
 
 
+def safe_load(text: str):
+    """``yaml.safe_load``, with libyaml's C parser when PyYAML has it (ten times faster)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_dictionary(path: Path) -> Dictionary:
     """Read a ``*.schema.yaml`` file, failing clearly when it is malformed."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DataValidationError([Problem(str(path), f"cannot be read as YAML: {exc}")]) from exc
     problems: list[Problem] = []
@@ -226,7 +231,9 @@ def typed(frame: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
         if column.type == "integer":
             values: Any = pd.array([None if m else int(v) for v, m in zip(raw, missing)], dtype="Int64")
         elif column.type == "number":
-            values = pd.to_numeric(raw.where(~missing, None), errors="raise").astype("Float64")
+            # numpy's string-to-float cast, ten times faster than to_numeric on the physiology
+            # samples; every text here has already been checked to be a number
+            values = raw.mask(missing, "nan").astype("float64").astype("Float64")
         elif column.type == "boolean":
             values = pd.array([None if m else _BOOLEAN[v] for v, m in zip(raw, missing)], dtype="boolean")
         elif column.type == "category":

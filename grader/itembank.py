@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from grader import paths
-from grader.dictionary import Dictionary, check_frame, load_dictionary, typed
+from grader.dictionary import Dictionary, check_frame, load_dictionary, safe_load, typed
 from grader.errors import DataValidationError, KeyUnavailableError, Problem, UnknownItemError
 from grader.key_history import HISTORY_FILE, check_history, load_history
 from grader.lazy import lazy_import
@@ -256,7 +256,7 @@ def dictionaries(directory: Path | None = None) -> tuple[Dictionary, Dictionary]
 def _load(directory: Path) -> ItemBank:
     manifest_path = directory / "bank.yaml"
     try:
-        manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8")) or {}
+        manifest = safe_load(manifest_path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise DataValidationError([Problem(str(manifest_path), "does not exist; is this an item-bank folder?")]) from None
     except yaml.YAMLError as exc:
@@ -310,17 +310,21 @@ def check_keying(vignettes: pd.DataFrame, responses: pd.DataFrame, directory: Pa
     def rproblem(row: int, column: str, message: str) -> None:
         problems.append(Problem(rfile, message, row=row + 1, column=column, item_id=responses.at[row, "item_id"]))
 
+    # plain records, not iterrows/.loc: this runs on every load of the bank, in every kernel
+    records = responses.to_dict("records")
     rows_of_item: dict[str, list[int]] = {}
-    for row, item_id in enumerate(responses["item_id"]):
-        rows_of_item.setdefault(item_id, []).append(row)
+    for row, record in enumerate(records):
+        rows_of_item.setdefault(record["item_id"], []).append(row)
     known = set(vignettes["item_id"])
-    for row, item_id in enumerate(responses["item_id"]):
+    for row, record in enumerate(records):
+        item_id = record["item_id"]
         if item_id not in known:
             rproblem(row, "item_id", f"names item {item_id!r}, which is not in {vdict.file}")
-        elif not responses.at[row, "response_id"].startswith(item_id + "-"):
-            rproblem(row, "response_id", f"{responses.at[row, 'response_id']!r} does not start with its item id")
+        elif not record["response_id"].startswith(item_id + "-"):
+            rproblem(row, "response_id", f"{record['response_id']!r} does not start with its item id")
 
-    for row, v in vignettes.iterrows():
+    required_keys = [c.name for c in rdict.columns if c.key and c.required]
+    for row, v in enumerate(vignettes.to_dict("records")):
         item_id, area = v["item_id"], v["area"]
         if not item_id.startswith(AREA_PREFIX[area] + "-"):
             vproblem(row, "area", f"area {area!r} needs the id prefix {AREA_PREFIX[area]!r}")
@@ -336,24 +340,23 @@ def check_keying(vignettes: pd.DataFrame, responses: pd.DataFrame, directory: Pa
             vproblem(row, "therapist_reaction", "only attachment items carry a therapist reaction")
         _review_rules(v, lambda col, msg, r=row: vproblem(r, col, msg))
         item_rows = rows_of_item.get(item_id, [])
-        letters = [responses.at[r, "response_id"].rsplit("-", 1)[1] for r in item_rows]
+        letters = [records[r]["response_id"].rsplit("-", 1)[1] for r in item_rows]
         if not 4 <= len(item_rows) <= 5:
             vproblem(row, "item_id", f"has {len(item_rows)} candidate responses; 4 or 5 are needed")
         elif letters != list("abcde"[: len(letters)]):
             rproblem(item_rows[0], "response_id", f"letters of item {item_id} are {letters}; use a, b, c... in order")
+        item_responses = [(r, records[r]) for r in item_rows]
         if keyed:
-            item_responses = responses.loc[item_rows]
-            required_keys = [c.name for c in rdict.columns if c.key and c.required]
-            key_missing = item_responses[required_keys].isna().any(axis=1)
-            for r in item_responses.index[key_missing]:
+            key_missing = [r for r, resp in item_responses if any(pd.isna(resp[c]) for c in required_keys)]
+            for r in key_missing:
                 rproblem(r, "spectrum_position", "a keyed item's response is missing key values")
-            if not key_missing.any() and len(item_rows) >= 2:
+            if not key_missing and len(item_rows) >= 2:
                 for r, col, msg in _response_rules(item_responses, area):
                     rproblem(r, col, msg)
         else:
-            leaked = responses.loc[item_rows, rdict.key_columns].notna().any(axis=1)
-            for r in leaked.index[leaked]:
-                rproblem(r, "split", "student edition carries an assessment key for this response")
+            for r, resp in item_responses:
+                if any(pd.notna(resp[c]) for c in rdict.key_columns):
+                    rproblem(r, "split", "student edition carries an assessment key for this response")
     return problems
 
 
@@ -362,7 +365,7 @@ REVIEW_COLUMNS = ("review_panel_size", "review_icvi", "review_best_agreement", "
                   "reviewed_on")
 
 
-def _review_rules(v: pd.Series, report) -> None:
+def _review_rules(v: dict, report) -> None:
     """An expert-reviewed item carries its panel's figures; an unreviewed one carries none."""
     given = [c for c in REVIEW_COLUMNS if pd.notna(v[c])]
     if v["review_status"] == "expert_reviewed" and len(given) != len(REVIEW_COLUMNS):
@@ -372,7 +375,7 @@ def _review_rules(v: pd.Series, report) -> None:
         report(given[0], "an author-keyed item has had no expert review, so it carries no review figures")
 
 
-def _vignette_rules(v: pd.Series, report) -> None:
+def _vignette_rules(v: dict, report) -> None:
     area, rupture, marker = v["area"], v["rupture_type"], v["marker_3rs"]
     if area == "rupture_withdrawal" and rupture != "withdrawal":
         report("rupture_type", "rupture-withdrawal items must have rupture_type withdrawal")
@@ -389,13 +392,15 @@ def _vignette_rules(v: pd.Series, report) -> None:
         report("attachment_pattern", "only attachment items carry an attachment pattern")
 
 
-def _response_rules(rs: pd.DataFrame, area: str) -> list[tuple[int, str, str]]:
+def _response_rules(rows: list[tuple[int, dict]], area: str) -> list[tuple[int, str, str]]:
+    """The rules tying an item's candidate responses together; ``rows`` are (row, record) pairs."""
     out = []
-    positions = rs["spectrum_position"].astype(int)
-    if not ((positions < 0).any() and (positions == 0).any() and (positions > 0).any()):
-        out.append((rs.index[0], "spectrum_position",
-                    f"responses must span the spectrum (collusive, attuned, confrontational); positions are {positions.tolist()}"))
-    for r, resp in rs.iterrows():
+    first = rows[0][0]
+    positions = [int(resp["spectrum_position"]) for _, resp in rows]
+    if not (any(p < 0 for p in positions) and 0 in positions and any(p > 0 for p in positions)):
+        out.append((first, "spectrum_position",
+                    f"responses must span the spectrum (collusive, attuned, confrontational); positions are {positions}"))
+    for r, resp in rows:
         pos, level = int(resp["spectrum_position"]), int(resp["carkhuff_level"])
         if pos != 0 and level > 2:
             out.append((r, "carkhuff_level", f"a non-attuned response (position {pos:+d}) is subtractive: level 1 or 2, not {level}"))
@@ -403,17 +408,17 @@ def _response_rules(rs: pd.DataFrame, area: str) -> list[tuple[int, str, str]]:
             out.append((r, "carkhuff_level", f"an attuned response is level 3 to 5, not {level}"))
         if pos == 0 and (resp["resonance"] < 3 or resp["regulation"] < 3):
             out.append((r, "resonance", "an attuned response needs resonance and regulation of at least 3"))
-    top = rs["carkhuff_level"].max()
-    at_top = rs[rs["carkhuff_level"] == top]
-    if len(at_top) != 1 or int(at_top["spectrum_position"].iloc[0]) != 0:
-        out.append((rs.index[0], "carkhuff_level",
+    top = max(int(resp["carkhuff_level"]) for _, resp in rows)
+    at_top = [(r, resp) for r, resp in rows if int(resp["carkhuff_level"]) == top]
+    if len(at_top) != 1 or int(at_top[0][1]["spectrum_position"]) != 0:
+        out.append((first, "carkhuff_level",
                     "exactly one response must be the keyed best: attuned, with a Carkhuff level above every other"))
     else:
-        best = at_top.iloc[0]
+        r, best = at_top[0]
         if best["resonance"] < 4 or best["regulation"] < 4:
-            out.append((at_top.index[0], "resonance", "the keyed best response needs resonance and regulation of at least 4"))
+            out.append((r, "resonance", "the keyed best response needs resonance and regulation of at least 4"))
         if area.startswith("rupture") and best["resolution_strategy"] == "none":
-            out.append((at_top.index[0], "resolution_strategy", "the keyed best response to a rupture names a 3RS resolution strategy"))
+            out.append((r, "resolution_strategy", "the keyed best response to a rupture names a 3RS resolution strategy"))
     return out
 
 

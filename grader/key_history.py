@@ -64,32 +64,34 @@ def check_history(history: pd.DataFrame, vignettes: pd.DataFrame, responses: pd.
                                     f"item {item_id}", row=row, column="response_id", item_id=item_id))
     if problems:
         return problems
-    rows = history.reset_index(drop=True)
-    for (response_id, column), chain in rows.groupby(["response_id", "column"], sort=False, observed=True):
-        item_id = chain["item_id"].iloc[0]
-        chain = chain.sort_values("version")
-        previous = None
-        for index, change in chain.iterrows():
-            row = int(index) + 1
+    # plain records, not groupby/iterrows: this runs on every load of the instructor bank
+    chains: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    for row, change in enumerate(history.to_dict("records"), start=1):
+        chains.setdefault((change["response_id"], change["column"]), []).append((row, change))
+    for (response_id, column), chain in chains.items():
+        item_id = chain[0][1]["item_id"]
+        chain.sort(key=lambda pair: int(pair[1]["version"]))  # stable: equal versions keep file order
+        previous_row, previous = None, None
+        for row, change in chain:
             if previous is not None and int(change["version"]) == int(previous["version"]):
                 problems.append(Problem(source, f"changes {response_id} {column} twice in version "
                                         f"{change['version']}; record one change per version", row=row,
                                         column="version", item_id=item_id))
             elif previous is not None and _text(change["old_value"]) != _text(previous["new_value"]):
                 problems.append(Problem(source, f"old_value does not equal the value left by the change "
-                                        f"in version {previous['version']} (row {int(previous.name) + 1})",
+                                        f"in version {previous['version']} (row {previous_row})",
                                         row=row, column="old_value", item_id=item_id))
-            previous = change
-        latest = chain.iloc[-1]
+            previous_row, previous = row, change
+        latest_row, latest = chain[-1]
         if int(latest["version"]) > versions[item_id]:
             problems.append(Problem(source, f"records a change in version {latest['version']} but item "
                                     f"{item_id} is at version {versions[item_id]}: bump the item's version",
-                                    row=int(latest.name) + 1, column="version", item_id=item_id))
+                                    row=latest_row, column="version", item_id=item_id))
         now = _text(current.at[response_id, column])
         if now != _text(latest["new_value"]):
             problems.append(Problem(source, f"the latest change of {response_id} {column} leaves "
                                     f"{_text(latest['new_value'])!r}, but responses.csv holds {now!r}: record "
-                                    "the change (with its reason) or undo the edit", row=int(latest.name) + 1,
+                                    "the change (with its reason) or undo the edit", row=latest_row,
                                     column="new_value", item_id=item_id))
     return problems
 

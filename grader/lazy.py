@@ -18,15 +18,19 @@ from collections.abc import Callable
 class LazyModule(types.ModuleType):
     """Stands in for a module and imports it when one of its attributes is first read."""
 
-    def __init__(self, name: str, then: Callable[[types.ModuleType], None] | None = None):
+    def __init__(self, name: str, then: Callable[[types.ModuleType], None] | None = None,
+                 before: Callable[[], None] | None = None):
         super().__init__(name)
         self._then = then
+        self._before = before
         self._module: types.ModuleType | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> types.ModuleType:
         with self._lock:
             if self._module is None:
+                if self._before is not None:
+                    self._before()
                 module = importlib.import_module(self.__name__)
                 if self._then is not None:
                     self._then(module)
@@ -46,8 +50,10 @@ class LazyModule(types.ModuleType):
         return f"<lazy module {self.__name__!r}, {state}>"
 
 
-def lazy_import(name: str, then: Callable[[types.ModuleType], None] | None = None) -> types.ModuleType:
-    """The module ``name``, imported when first used; ``then(module)`` runs once after that.
+def lazy_import(name: str, then: Callable[[types.ModuleType], None] | None = None,
+                before: Callable[[], None] | None = None) -> types.ModuleType:
+    """The module ``name``, imported when first used; ``before()`` runs just before that
+    import and ``then(module)`` once after it.
 
     A module that is already imported costs nothing to use, so it is returned (after
     ``then``) at once: whatever ``then`` sets up is then in place from this call on.
@@ -57,4 +63,4 @@ def lazy_import(name: str, then: Callable[[types.ModuleType], None] | None = Non
         if then is not None:
             then(module)
         return module
-    return LazyModule(name, then)
+    return LazyModule(name, then, before)

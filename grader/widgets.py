@@ -637,11 +637,11 @@ class PhysiologyExplorer:
     """
 
     def __init__(self, dyad_id: str, *, signal: str = "scl"):
+        from grader import charts, physiology
+
         # altair now, not first inside IPython's display call, where its import takes
         # seconds longer in a kernel
-        import altair  # noqa: F401
-
-        from grader import charts, physiology
+        charts.alt.Chart  # noqa: B018 (the read imports it)
 
         self.data = physiology.load()
         known = self.data.dyads["dyad_id"].tolist()
