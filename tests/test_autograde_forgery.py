@@ -113,6 +113,12 @@ DISPLAY_HOOK = """from IPython.core.formatters import DisplayFormatter
 ip = get_ipython()
 ip.display_formatter.formatters["text/plain"].for_type(type(None), lambda obj, p, cycle: p.text("2"))
 ip.events.register("pre_run_cell", lambda info: ip.user_ns.update(require_answer=lambda *a, **k: 2))"""
+CHART_READS_KEYS = """from IPython.display import display
+import grader
+bank = grader.__file__.rsplit("/grader/", 1)[0] + "/datasets/item_bank/responses.csv"
+spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"url": "file://" + bank},
+        "mark": "text", "encoding": {"text": {"field": "rationale"}, "y": {"field": "response_id"}}}
+display({"application/vnd.vegalite.v5+json": spec, "text/plain": "chart"}, raw=True)"""
 
 #: name -> (code added near the top, code put in the pandas answer cell, note expected)
 ATTACKS = {
@@ -135,6 +141,8 @@ ATTACKS = {
     "edited_metadata": (None, None, "type, points or grading flags were changed"),
     "test_cell_made_solution": (None, None, "type, points or grading flags were changed"),
     "renamed_grade_ids": (None, None, "test cells deleted, restored"),
+    # a chart is drawn in the grading process only if the release draws the same one
+    "chart_that_reads_the_key_file": (CHART_READS_KEYS, None, "does not draw"),
 }
 
 
@@ -234,9 +242,24 @@ def test_graded_notebooks_hold_no_assessment_key(forged):
     course, _ = forged
     bank = load_bank()
     keys = {r.rationale[:60] for item_id in bank.ids(split="assessment") for r in bank.item(item_id).responses}
-    for attack in ("keys_read_from_files", "keys_from_environment_and_modules"):
+    for attack in ("keys_read_from_files", "keys_from_environment_and_modules", "chart_that_reads_the_key_file"):
         text = (course / "autograded" / attack / A / f"{A}.ipynb").read_text(encoding="utf-8")
         assert not [key for key in keys if key in text], attack
+
+
+def _charts(course: Path, student: str) -> list[dict]:
+    nb = nbformat.read(course / "autograded" / student / A / f"{A}.ipynb", as_version=4)
+    return [o.data for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+
+
+def test_charts_get_images_only_when_the_release_draws_them(forged):
+    """The kernels left images out (a cohort this size); the grader drew the release's charts once."""
+    course, _ = forged
+    honest = _charts(course, "honest")
+    assert honest and all(c["image/svg+xml"].startswith("<svg") for c in honest)
+    made_up = [c for c in _charts(course, "chart_that_reads_the_key_file") if "url" in json.dumps(c)]
+    assert made_up and not [c for c in made_up if "image/svg+xml" in c]
 
 
 def test_the_grading_kernel_sees_no_assessment_key(forged):

@@ -24,6 +24,7 @@ One module per concern:
 ``submission``         one submission: scratch course, nbgrader in-process, trusted scores
 ``trusted``            item scoring and code checks outside the kernel; feedback verdicts
 ``hidden``             hidden tests removed from what the kernel runs
+``chart_images``       charts' static images drawn once per run, not in every kernel
 ``inspection``         what makes a submission ungradable, what to note, what to repair
 ``gradebook``          the snapshot, reading results back, the single writer
 ``notes``              what the instructor hears about a run

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from grader.autograde import gradebook, trusted
+from grader.autograde import chart_images, gradebook, trusted
 from grader.autograde.hidden import strip_hidden_tests
 from grader.autograde.policy import course_timeout, grading_policy
 from grader.autograde.tasks import Outcome, Task
@@ -67,6 +67,7 @@ def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, wo
         outcomes, todo = [], []
         for assignment, found in chosen.items():
             cells = tuple(trusted.test_cells(f"sqlite:///{book}", assignment))
+            students = []
             for student in found:
                 if not force and gradebook.graded_before(course, assignment, student):
                     outcome = Outcome(student, "skipped", "graded in an earlier run", assignment=assignment)
@@ -74,8 +75,12 @@ def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, wo
                     if progress:
                         progress(outcome)
                 else:
-                    todo.append(Task(course, assignment, student, snapshot, work, bank, timeout, policy,
-                                     cells, feedback))
+                    students.append(student)
+            images = None
+            if len(students) >= chart_images.FROM_SUBMISSIONS and (course / "release" / assignment).is_dir():
+                images = chart_images.reference_images(course / "release" / assignment, bank, timeout)
+            todo += [Task(course, assignment, student, snapshot, work, bank, timeout, policy, cells,
+                          feedback, images) for student in students]
         run = run_on_cluster(todo, scheduler) if scheduler else run_locally(todo, workers)
         for graded in run:
             outcome = gradebook.merge(course, graded)

@@ -43,6 +43,9 @@ class Task:
     """The assignment's graded cells as the instructor's gradebook defines them (:class:`.trusted.TestCell`)."""
     feedback: str = "scores"
     """What feedback shows of a trusted verdict: "scores", or "full" (item rationales too)."""
+    chart_images: dict | None = None
+    """{spec key: SVG} of the assignment's charts, drawn once for the run
+    (:mod:`.chart_images`); None when the kernel draws its own."""
 
 
 @dataclass
