@@ -38,8 +38,9 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/, opening 01_orientation (A
 	@# Run from course/ so terminals open there; .venv/bin first on PATH so `dialectic` works in
 	@# them. lab-config/ (self-study settings, read before the environment's) hides nbgrader's
 	@# panels, which need a course, and keeps the terminal's shell from resetting PATH.
+	@# grader.lab is `jupyter lab` without a 2-second IRI grammar build (see its docstring).
 	cd course && PATH="$(abspath $(BIN)):$$PATH" JUPYTER_CONFIG_PATH="$(abspath lab-config)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
-	  $(abspath $(BIN))/jupyter lab --LabApp.default_url=/lab/tree/01_orientation.ipynb $(ROOT_FLAG) $(ARGS)
+	  $(abspath $(BIN))/python -m grader.lab --LabApp.default_url=/lab/tree/01_orientation.ipynb $(ROOT_FLAG) $(ARGS)
 
 test: $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name

@@ -8,10 +8,9 @@ before plotting, so none comes near altair's row limit.
 from __future__ import annotations
 
 import os
-import sys
 
 from grader.itembank import AREAS, ItemBank, load_bank
-from grader.lazy import lazy_import
+from grader.lazy import lazy_import, skip_iri_grammar
 from grader.physiology import PhysiologyData, synchrony_table, windowed_synchrony
 from grader.physiology import load as load_physiology
 from grader.scoring import position_label
@@ -54,18 +53,6 @@ def _live_and_static(spec: dict, **metadata):
     return bundle, meta
 
 
-def _skip_iri_grammar() -> None:
-    """Keep jsonschema from importing ``rfc3987_syntax``, which builds a parser for 2 s.
-
-    jsonschema imports it, if it is installed (jupyter-events has it installed), only to
-    check the "iri" and "iri-reference" string formats; no vega-lite spec uses them, and
-    altair does not check formats. In a kernel that import was half of drawing a module's
-    first chart. A process that has already imported jsonschema is left as it is.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # None: "import rfc3987_syntax" fails
-
-
 def _use_course_renderer(altair) -> None:
     """Every chart drawn after altair is imported through this module carries the SVG fallback."""
     altair.renderers.register(RENDERER, _live_and_static)
@@ -73,7 +60,7 @@ def _use_course_renderer(altair) -> None:
 
 
 # Imported when a chart is first built (see grader.lazy); grader.progress draws with this alt too.
-alt = lazy_import("altair", before=_skip_iri_grammar, then=_use_course_renderer)
+alt = lazy_import("altair", before=skip_iri_grammar, then=_use_course_renderer)
 pd = lazy_import("pandas")
 vl_convert = lazy_import("vl_convert")
 

@@ -64,3 +64,16 @@ def lazy_import(name: str, then: Callable[[types.ModuleType], None] | None = Non
             then(module)
         return module
     return LazyModule(name, then, before)
+
+
+def skip_iri_grammar() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax``, which builds a parser for 2 s.
+
+    jsonschema imports it, if it is installed (jupyter-events has it installed), only to
+    check the "iri" and "iri-reference" string formats. No vega-lite spec and no Jupyter
+    server event schema uses them, and altair checks no formats, yet the import was half of
+    drawing a module's first chart in a kernel, and a third of JupyterLab's start. A process
+    that has already imported jsonschema is left as it is.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # None: "import rfc3987_syntax" fails
