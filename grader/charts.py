@@ -7,7 +7,10 @@ before plotting, so none comes near altair's row limit.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import threading
 
 from grader.itembank import AREAS, ItemBank, load_bank
 from grader.lazy import lazy_import, skip_iri_grammar
@@ -57,6 +60,33 @@ def _use_course_renderer(altair) -> None:
     """Every chart drawn after altair is imported through this module carries the SVG fallback."""
     altair.renderers.register(RENDERER, _live_and_static)
     altair.renderers.enable(RENDERER)
+
+
+#: The smallest chart vl-convert can draw: drawing it starts the JavaScript engine.
+_NOTHING = {"data": {"values": [{"x": 0}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+_warm_up: threading.Thread | None = None
+
+
+def warm_up() -> None:
+    """In a kernel, load altair and start vl-convert's engine in the background, once.
+
+    A module's first chart paid about a second for them. The first cell of every module
+    imports :mod:`grader.widgets`, which calls this, so they load while the learner reads,
+    or while Run All draws the items above the first chart. Not in `dialectic autograde`'s
+    kernels, which draw no images, nor outside a kernel. The thread is not a daemon: a
+    kernel that exits at once waits for it (a second at most) rather than dying inside
+    the engine's start.
+    """
+    global _warm_up
+    if _warm_up is not None or "ipykernel" not in sys.modules or os.environ.get(CHART_IMAGES_ENV) == "grader":
+        return
+    _warm_up = threading.Thread(target=_draw_nothing, name="dialectic-chart-warm-up")
+    _warm_up.start()
+
+
+def _draw_nothing() -> None:
+    with contextlib.suppress(Exception):  # only a head start: a real chart reports its own errors
+        to_svg(_NOTHING)
 
 
 # Imported when a chart is first built (see grader.lazy); grader.progress draws with this alt too.

@@ -23,7 +23,7 @@ import os
 
 import ipywidgets as widgets
 
-from grader import rubric, static_items
+from grader import charts, rubric, static_items
 from grader.answers import AnswerStore
 from grader.errors import AnswerStoreError, GraderError, KeyUnavailableError
 from grader.itembank import CONFRONTATION_MARKERS, PATTERNS, WITHDRAWAL_MARKERS, ItemBank, Vignette, load_bank
@@ -707,3 +707,7 @@ class NextItems(widgets.VBox):
 
     def _ipython_display_(self) -> None:
         _display_live(self, "[Suggested practice items. " + HOW_TO_RUN + "]\n\n" + self._text)
+
+
+# Every module's first cell imports this module: the charts' libraries start loading now.
+charts.warm_up()
