@@ -614,7 +614,7 @@ def _data_dictionary(args) -> int:
 def _simulate_cohort(args) -> int:
     from tqdm import tqdm
 
-    from grader.cohort import simulate_cohort
+    from grader.simulate import simulate_cohort
 
     with tqdm(total=args.students, desc=f"simulating {args.assignment}", unit="student") as bar:
         cohort = simulate_cohort(args.course, args.assignment, args.students, args.seed,
@@ -704,7 +704,7 @@ def _demo(args) -> int:
 
     from tqdm import tqdm
 
-    from grader.pipeline import FINAL_STEPS, STEPS, assignments, run_demo
+    from grader.demo import FINAL_STEPS, STEPS, assignments, run_demo
     from grader.wording import counted
 
     chosen = args.only or assignments()

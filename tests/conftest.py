@@ -31,7 +31,7 @@ def edit_csv(path: Path, row: int, column: str, value: str) -> None:
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory) -> Path:
     """A course directory in which one assignment went through the real nbgrader pipeline."""
-    from grader.pipeline import prepare_course, run_assignment
+    from grader.demo import prepare_course, run_assignment
 
     course = prepare_course(tmp_path_factory.mktemp("graded") / "course")
     run_assignment(course, GRADED_ASSIGNMENT, students=GRADED_STUDENTS, seed=11)

@@ -20,7 +20,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.agreement import NOT_ENOUGH, agreement_table
-from grader.cohort import roster
+from grader.simulate import roster
 from grader.dictionary import load_dictionary
 from grader.pseudonyms import ANSWER_PATTERN, answer_id, course_secret, pseudonym
 from grader.ratings import (
@@ -49,7 +49,7 @@ NAMES = {f"s{n:03d}": ("Yerlan", f"Okonkwo-Lindqvist{n}") for n in range(1, STUD
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Path:
     """A course directory after autograde, with names in the gradebook for the blindness check."""
-    from grader.pipeline import prepare_course, run_assignment
+    from grader.demo import prepare_course, run_assignment
 
     course = prepare_course(tmp_path_factory.mktemp("ratings") / "course")
     run_assignment(course, ASSIGNMENT, students=STUDENTS, seed=SEED)
