@@ -59,7 +59,7 @@ def roster(n: int, seed: int) -> list[SimulatedStudent]:
     return students
 
 
-def simulate_cohort(course_dir: Path | str, assignment: str, students: int, seed: int,
+def simulate_cohort(course_dir: Path | str, assignment: str, students: int = 30, seed: int = 1,
                     *, bank: ItemBank | None = None, progress=None) -> list[SimulatedStudent]:
     """Write ``students`` simulated submissions of ``assignment`` into ``course_dir/submitted``.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,24 @@ def bank_copy(tmp_path: Path) -> Path:
     target = tmp_path / "item_bank"
     shutil.copytree(BANK, target)
     return target
+
+
+@pytest.fixture
+def dialectic(capsys):
+    """Run ``dialectic ARGS...`` in this process (``grader.cli.main``) and report it as a finished
+    process would: exit code, stdout and stderr. A subprocess per case would only add seconds."""
+    from grader.cli import main
+
+    def run(*args) -> subprocess.CompletedProcess:
+        capsys.readouterr()  # output from before the command is not the command's
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exited:  # --help, --version and usage errors leave through argparse
+            code = exited.code if isinstance(exited.code, int) else 0 if exited.code is None else 1
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["dialectic", *map(str, args)], code, out, err)
+
+    return run
 
 
 def edit_csv(path: Path, row: int, column: str, value: str) -> None:
