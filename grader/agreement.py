@@ -1,6 +1,7 @@
 """Inter-rater agreement on the rubric: ICC, weighted kappa and Krippendorff's alpha.
 
-Only statistics live here; where the ratings come from is :mod:`grader.ratings`. Each
+Only the statistics and their reading live here (as a table or JSON for people at the end);
+where the ratings come from is :mod:`grader.ratings`. Each
 coefficient is computed by a well-kept library (pingouin, scikit-learn, krippendorff) and
 returned with the conventional reading of its size:
 
@@ -335,3 +336,58 @@ def _check_columns(frame: pd.DataFrame, needed: tuple[str, ...]) -> None:
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise AgreementError(f"ratings need the columns {list(needed)}; missing {missing}")
+
+
+# -- the results for people: the table `dialectic ratings agreement` prints, or JSON ---------
+
+def agreement_record(ratings: pd.DataFrame, table: pd.DataFrame, worst: pd.DataFrame) -> dict:
+    """:func:`agreement_table` and :func:`largest_disagreements` as plain JSON-ready values."""
+    import json
+
+    return {"raters": sorted(ratings["rater"].unique()), "answers": int(ratings["answer_id"].nunique()),
+            "agreement": json.loads(table.to_json(orient="records")),
+            "largest_disagreements": json.loads(worst.to_json(orient="records"))}
+
+
+def agreement_text(ratings: pd.DataFrame, table: pd.DataFrame, worst: pd.DataFrame) -> str:
+    """The coefficients per criterion, each with its reading, and the largest disagreements, as a table."""
+    raters = sorted(ratings["rater"].unique())
+    lines = [f"Agreement of {len(raters)} rater(s) ({', '.join(raters)}) on "
+             f"{ratings['answer_id'].nunique()} written answers.", "",
+             f"{'criterion':<10}{'n':>4}  {'ICC(2,1) [95% CI]':<52}{'weighted kappa':<26}alpha (ordinal)"]
+    for row in table.itertuples():
+        icc_text = _number(row.icc, row.icc_label)
+        if not _missing(row.icc) and not _missing(row.icc_ci_low):
+            icc_text = f"{row.icc:.2f} [{row.icc_ci_low:.2f}, {row.icc_ci_high:.2f}] {row.icc_label}"
+            if row.icc_ci_label != row.icc_label:
+                icc_text += f" (CI {row.icc_ci_label})"
+        lines.append(f"{row.criterion:<10}{row.n:>4}  {icc_text:<52}{_number(row.kappa, row.kappa_label):<26}"
+                     f"{_number(row.alpha, row.alpha_label)}")
+    lines += ["", "ICC(2,1): two-way random effects, absolute agreement, single rater (Shrout & Fleiss 1979),",
+              "read by Koo & Li (2016), who advise judging by the whole CI. Kappa: quadratic weights,",
+              "read by Landis & Koch (1977). Alpha: Krippendorff, ordinal (>= .800 reliable, >= .667 tentative)."]
+    notes = [f"  {row.criterion}: {row.note}" for row in table.itertuples() if row.note]
+    if notes:
+        lines += ["", "Notes:", *notes]
+    if not worst.empty:
+        criteria = [c for c in table["criterion"] if any(col.startswith(f"{c} (") for col in worst.columns)]
+        lines += ["", f"Largest disagreements (scores as {' / '.join(raters)}):",
+                  f"  {'answer_id':<12}{'assignment':<34}{'diff':>5}  " + "".join(f"{c:<12}" for c in criteria)]
+        for record in worst.to_dict("records"):
+            cells = "".join(f"{' / '.join(_score(record.get(f'{c} ({r})')) for r in raters):<12}"
+                            for c in criteria)
+            lines.append(f"  {record['answer_id']:<12}{str(record.get('assignment', '')):<34}"
+                         f"{int(record['difference']):>5}  {cells}")
+    return "\n".join(lines)
+
+
+def _missing(value) -> bool:
+    return value is None or pd.isna(value)
+
+
+def _number(value, label: str) -> str:
+    return label if _missing(value) else f"{value:.2f} {label}"
+
+
+def _score(value) -> str:
+    return "-" if _missing(value) else str(int(value))

@@ -13,8 +13,8 @@ best; corrected item-total discrimination >= .40 very good, .30-.39 good, .20-.2
 
 from __future__ import annotations
 
-import json
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +24,11 @@ import pandas as pd
 from nbgrader import api
 from sqlalchemy import create_engine, select
 
-from grader.errors import GraderError
+from grader.answers import AnswerStore
+from grader.choices import CHOSEN_FIELDS, chosen_fields, lean
+from grader.errors import AnswerStoreError, GraderError
 from grader.hand_grading import awaiting_hand_grading
 from grader.itembank import ItemBank, load_bank
-from grader.progress import lean
 from grader.wording import counted
 
 ITEM_CELL = re.compile(r"item_([a-z]{2})_(\d{3})_(\w+)")
@@ -44,8 +45,12 @@ SUPPORT_BELOW = 0.5
 
 
 @dataclass(frozen=True)
-class CohortData:
-    """A cohort's grades and answers as tidy frames."""
+class GradedCohort:
+    """A real cohort after grading, as tidy frames: its gradebook's scores and its collected answers.
+
+    (Simulated cohorts come from :mod:`grader.simulate`; charts of a graded cohort are in
+    :mod:`grader.cohort_view`.)
+    """
 
     grades: pd.DataFrame
     """One row per student x assignment x grade cell: score, max_score, kind (item/code/written),
@@ -60,6 +65,13 @@ class CohortData:
         return sorted(self.grades["assignment"].unique())
 
 
+def __getattr__(name: str):
+    if name == "CohortData":  # the old name, kept so that old notebooks still run
+        warnings.warn("grader.analytics.CohortData is now GradedCohort.", DeprecationWarning, stacklevel=2)
+        return GradedCohort
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def gradebook_url(course: Path | str) -> str:
     """The SQLite URL of a course directory's default gradebook."""
     path = Path(course) / "gradebook.db"
@@ -69,7 +81,7 @@ def gradebook_url(course: Path | str) -> str:
 
 
 def load_cohort(course: Path | str, db_url: str | None = None, *, bank: ItemBank | None = None,
-                progress: Callable[[str], None] | None = None) -> CohortData:
+                progress: Callable[[str], None] | None = None) -> GradedCohort:
     """Read the gradebook and the collected answer files of ``course`` into tidy frames."""
     course = Path(course)
     bank = bank or load_bank()
@@ -97,7 +109,7 @@ def load_cohort(course: Path | str, db_url: str | None = None, *, bank: ItemBank
     items = _items(grades, course, bank)
     if progress:
         progress("answers read")
-    return CohortData(grades, items, students.sort_values("student_id").reset_index(drop=True))
+    return GradedCohort(grades, items, students.sort_values("student_id").reset_index(drop=True))
 
 
 def _grades_query():
@@ -132,40 +144,37 @@ def _items(grades: pd.DataFrame, course: Path, bank: ItemBank) -> pd.DataFrame:
 
 
 def _chosen(course: Path, submissions: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
-    """What each student chose, from their collected responses.json (missing or broken: nothing)."""
-    responses = bank.responses.set_index("response_id")
+    """What each student chose, from their collected responses.json (missing or unreadable: nothing).
+
+    The file is read as the trusted grader reads it (:class:`grader.answers.AnswerStore`); one
+    it refused scored 0 already, and adds no choices here either.
+    """
     rows = []
     for student, assignment in submissions.itertuples(index=False):
-        path = course / "autograded" / student / assignment / "responses.json"
         try:
-            answers = json.loads(path.read_text(encoding="utf-8")).get("answers", {})
-        except (OSError, ValueError, AttributeError):
-            continue  # the grade already reflects a missing or unreadable file
-        if not isinstance(answers, dict):
+            document = AnswerStore(course / "autograded" / student / assignment).load()
+        except (AnswerStoreError, OSError):
             continue
-        for item_id, tasks in answers.items():
-            for task, entry in (tasks.items() if isinstance(tasks, dict) else ()):
-                value = entry.get("value") if isinstance(entry, dict) else None
+        for item_id, tasks in document["answers"].items():
+            for task, entry in tasks.items():
+                value = entry["value"]
+                fields = chosen_fields(bank, item_id, task, value)
                 row = {"student_id": student, "assignment": assignment, "item_id": item_id, "task": task,
-                       "chosen": None, "chosen_position": np.nan, "chosen_resonance": np.nan,
-                       "chosen_regulation": np.nan}
-                if task == "choose" and isinstance(value, str) and value in responses.index:
-                    r = responses.loc[value]
-                    row.update(chosen=value, chosen_position=float(r["spectrum_position"]),
-                               chosen_resonance=float(r["resonance"]), chosen_regulation=float(r["regulation"]))
-                elif task == "pattern" and isinstance(value, str):
+                       "chosen": None, **{k: np.nan if v is None else float(v) for k, v in fields.items()}}
+                if fields["chosen_position"] is not None:
                     row["chosen"] = value
-                elif task == "marker" and isinstance(value, dict):
-                    row["chosen"] = f"{value.get('rupture_type')}/{value.get('marker')}"
+                elif task == "pattern":
+                    row["chosen"] = value
+                elif task == "marker":
+                    row["chosen"] = f"{value['rupture_type']}/{value['marker']}"
                 rows.append(row)
-    columns = ["student_id", "assignment", "item_id", "task", "chosen", "chosen_position",
-               "chosen_resonance", "chosen_regulation"]
-    return pd.DataFrame(rows, columns=columns).astype({"chosen": "object"})
+    columns = ["student_id", "assignment", "item_id", "task", "chosen", *CHOSEN_FIELDS]
+    return pd.DataFrame(rows, columns=columns).astype({"chosen": "object", **dict.fromkeys(CHOSEN_FIELDS, "float64")})
 
 
 # -- item analysis --------------------------------------------------------------------------
 
-def item_analysis(data: CohortData, bank: ItemBank | None = None) -> pd.DataFrame:
+def item_analysis(data: GradedCohort, bank: ItemBank | None = None) -> pd.DataFrame:
     """Difficulty, corrected item-total discrimination, distractor signals and flags per item."""
     bank = bank or load_bank()
     items = data.items
@@ -262,7 +271,7 @@ def _flags(p: float, discrimination: float | None, n: int, pulls: list[str]) -> 
 
 # -- competency profiles ---------------------------------------------------------------------
 
-def profiles(data: CohortData) -> pd.DataFrame:
+def profiles(data: GradedCohort) -> pd.DataFrame:
     """One row per student: overall and per-area scores, map position, lean, support flag.
 
     ``overall`` is the share of *graded* points; ``awaiting`` counts the answers still
@@ -299,7 +308,7 @@ def _support_reason(overall: float, submitted: int, expected: int, awaiting: int
     return "; ".join(reasons)
 
 
-def module_scores(data: CohortData) -> pd.DataFrame:
+def module_scores(data: GradedCohort) -> pd.DataFrame:
     """Percentage per student and assignment over graded points (autograded and hand-graded).
 
     Columns: score and max_score (graded points only), percent, awaiting (answers awaiting

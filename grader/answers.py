@@ -14,21 +14,26 @@ and the lock live in a hidden folder, ``.dialectic/``, beside the file (JupyterL
 browser hides it). A damaged or wrong-typed file is never overwritten: every call raises
 :class:`AnswerStoreError` until :meth:`AnswerStore.recover` sets it aside and rebuilds the
 file from the journal, which holds every answer ever saved.
+
+This module owns the format: whatever else writes an answer file (the cohort simulator, a
+solution run) builds it with :func:`empty_document`, :func:`add_answer` and
+:func:`write_document`, and whatever reads one (the trusted grader, the analytics) reads it
+through :class:`AnswerStore`, which validates it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.atomic_file import write_atomically
 from grader.errors import AnswerStoreError
+from grader.file_lock import locked
 
 SCHEMA_VERSION = 1
 FILENAME = "responses.json"
@@ -44,11 +49,6 @@ NEW_FILE_MODE = 0o600
 #: When the journal grows past this, it is rewritten as one snapshot of the current answers.
 JOURNAL_COMPACT_BYTES = 4 * MAX_BYTES
 _ITEM_KEY = re.compile(r'"([a-z]{2}-\d{3})"\s*:')
-
-try:
-    import fcntl
-except ImportError:  # Windows: atomic renames still protect the file, but not concurrent updates
-    fcntl = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class AnswerStore:
                 f"{self.path} is missing, but earlier answers are kept in {self.journal_path}. "
                 f"Run `dialectic answers recover {self.path.parent}` to restore them (or delete "
                 f"the {HIDDEN_FOLDER} folder there to start afresh).")
-        return document or _empty()
+        return document or empty_document()
 
     def check(self) -> dict:
         """The validated document; an error when the folder or the file does not exist."""
@@ -138,7 +138,7 @@ class AnswerStore:
         if not self.path.exists() and not self.journal_path.exists():
             raise AnswerStoreError(f"There is no {self.path.name} in {folder} and no saved history in "
                                    f"{self.hidden}: there is nothing to recover.")
-        with self._lock():
+        with locked(self.lock_path):
             try:
                 if self._read(self.path) is not None:
                     return None
@@ -163,7 +163,7 @@ class AnswerStore:
     # -- internals -----------------------------------------------------------------------
     def _save(self, change: dict) -> None:
         """Journal the change, then apply it to the file: both under the lock."""
-        with self._lock():
+        with locked(self.lock_path):
             document = self.load()
             if not self.journal_path.exists() and self.path.exists():
                 self._append({"snapshot": document})  # the history starts from what is already there
@@ -184,7 +184,7 @@ class AnswerStore:
 
     def _replay(self) -> tuple[dict, int, list[str]]:
         """The answers as the journal has them, how many saves it held, and what it could not read."""
-        document = _empty()
+        document = empty_document()
         try:
             legacy = self._read(self.legacy_backup_path)
         except AnswerStoreError:
@@ -211,18 +211,6 @@ class AnswerStore:
                     unreadable.append(", ".join(items) if items else f"save {number} in {self.journal_path.name}")
         return document, replayed, unreadable
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        self.hidden.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a+b") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-
     def _read(self, path: Path) -> dict | None:
         try:
             size = path.stat().st_size
@@ -245,8 +233,30 @@ class AnswerStore:
         return document
 
 
-def _empty() -> dict:
+def empty_document() -> dict:
+    """An answer file with no answer in it yet."""
     return {"schema_version": SCHEMA_VERSION, "answers": {}, "reflections": {}}
+
+
+def add_answer(document: dict, item_id: str, task: str, value, saved_at: str) -> None:
+    """Put ``value`` into ``document`` as the answer to ``task`` on ``item_id``, saved at ``saved_at``."""
+    problem = _value_problem(task, value)
+    if problem:
+        raise AnswerStoreError(f"the {task} answer for {item_id} {problem}.")
+    _apply(document, {"item_id": item_id, "task": task, "value": value, "saved_at": saved_at})
+
+
+def write_document(path: Path | str, document: dict, *, new_mode: int = NEW_FILE_MODE) -> Path:
+    """Write a whole answer file at once (no journal: for files nobody answers into later).
+
+    ``path`` is the file or the folder it goes in. A document this module could not read
+    back is refused, so nothing writes an answer file the grader would score 0.
+    """
+    path = AnswerStore(path).path
+    problem = _document_problem(document)
+    if problem:
+        raise AnswerStoreError(f"Not written to {path}: {problem}.")
+    return write_atomically(path, _dumps(document), new_mode=new_mode)
 
 
 def _now() -> str:

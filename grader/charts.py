@@ -3,14 +3,23 @@
 Charts built from the item bank's keys use **practice items only**, so a chart shown to
 a learner can never reveal an assessment key. Every chart aggregates or downsamples
 before plotting, so none comes near altair's row limit.
+
+Each function that returns a chart for display is marked :func:`course_chart`: calling one
+switches altair to the course's renderer (:func:`use_course_renderer`), which adds a static
+SVG beside the live chart so that it survives nbconvert and nbgrader's feedback. Importing
+this module switches nothing on; a module that draws with altair itself marks its chart
+functions the same way, or calls :func:`use_course_renderer`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from grader.itembank import AREAS, ItemBank, load_bank
 from grader.lazy import lazy_import, skip_iri_grammar
@@ -56,12 +65,6 @@ def _live_and_static(spec: dict, **metadata):
     return bundle, meta
 
 
-def _use_course_renderer(altair) -> None:
-    """Every chart drawn after altair is imported through this module carries the SVG fallback."""
-    altair.renderers.register(RENDERER, _live_and_static)
-    altair.renderers.enable(RENDERER)
-
-
 #: The smallest chart vl-convert can draw: drawing it starts the JavaScript engine.
 _NOTHING = {"data": {"values": [{"x": 0}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
 _warm_up: threading.Thread | None = None
@@ -89,10 +92,41 @@ def _draw_nothing() -> None:
         to_svg(_NOTHING)
 
 
-# Imported when a chart is first built (see grader.lazy); grader.progress draws with this alt too.
-alt = lazy_import("altair", before=skip_iri_grammar, then=_use_course_renderer)
+# Imported when a chart is first built (see grader.lazy), without the 2 s grammar; the other
+# chart modules (grader.progress, grader.cohort_view) draw with this alt too.
+alt = lazy_import("altair", before=skip_iri_grammar)
 pd = lazy_import("pandas")
 vl_convert = lazy_import("vl_convert")
+
+
+_Build = TypeVar("_Build", bound=Callable)
+_renderer_chosen = False
+
+
+def use_course_renderer():
+    """Switch altair to the course's renderer: the live vega-lite chart plus a static SVG.
+
+    Returns altair's enabler, so ``with charts.use_course_renderer(): ...`` limits the
+    switch to a block, as ``alt.renderers.enable`` does.
+    """
+    alt.renderers.register(RENDERER, _live_and_static)
+    return alt.renderers.enable(RENDERER)
+
+
+def course_chart(build: _Build) -> _Build:
+    """Mark a function that returns a chart for display in the course.
+
+    The first such call in a process switches altair to the course's renderer
+    (:func:`use_course_renderer`); a renderer chosen after that is left as it is.
+    """
+    @functools.wraps(build)
+    def draw(*args, **kwargs):
+        global _renderer_chosen
+        if not _renderer_chosen:
+            use_course_renderer()
+            _renderer_chosen = True
+        return build(*args, **kwargs)
+    return draw  # type: ignore[return-value]
 
 
 #: Vega expressions that name a spectrum position as the feedback does, on one line (legends)
@@ -130,6 +164,7 @@ def practice_responses(bank: ItemBank | None = None, area: str | None = None) ->
     return frame.reset_index(drop=True)
 
 
+@course_chart
 def dialectic_map(bank: ItemBank | None = None, area: str | None = None) -> alt.Chart:
     """Practice responses on the resonance x regulation plane, coloured by spectrum position.
 
@@ -154,6 +189,7 @@ def dialectic_map(bank: ItemBank | None = None, area: str | None = None) -> alt.
     return dots.properties(width=420, height=380)
 
 
+@course_chart
 def carkhuff_by_position(bank: ItemBank | None = None) -> alt.Chart:
     """Carkhuff levels at each spectrum position: both poles are subtractive."""
     frame = practice_responses(bank)
@@ -166,6 +202,7 @@ def carkhuff_by_position(bank: ItemBank | None = None) -> alt.Chart:
     ).properties(width=440, height=260)
 
 
+@course_chart
 def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
     """Where the tempting wrong answers fall, by the therapist state the item shows."""
     bank = bank or load_bank()
@@ -185,6 +222,7 @@ def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
     ).properties(width=150, height=200)
 
 
+@course_chart
 def marker_counts(bank: ItemBank | None = None) -> alt.Chart:
     """How often each 3RS marker appears among the practice items that show a rupture (any area)."""
     bank = bank or load_bank()
@@ -209,6 +247,7 @@ ALLIANCE_ESTIMATES = [
 ]
 
 
+@course_chart
 def alliance_variance() -> alt.Chart:
     """Share of outcome variance linked to the alliance: meta-analyses vs the popular 30%."""
     frame = pd.DataFrame(ALLIANCE_ESTIMATES)
@@ -232,6 +271,7 @@ def _episode_frame(data: PhysiologyData, dyad_id: str) -> pd.DataFrame:
                          "end_min": e["end_s"].astype(float) / 60, "note": e["note"].astype(str)})
 
 
+@course_chart
 def synchrony_explorer(data: PhysiologyData | None = None, dyad_id: str = "d01",
                        signal: str = "scl", window_s: float = 30) -> alt.VConcatChart:
     """A dyad's session: drag over the overview to pick a window; the panels below follow.
@@ -276,6 +316,7 @@ def synchrony_explorer(data: PhysiologyData | None = None, dyad_id: str = "d01",
     return alt.vconcat(top, detail, sync_chart, mean_r).resolve_scale(color="shared")
 
 
+@course_chart
 def style_synchrony(data: PhysiologyData | None = None, signal: str = "scl") -> alt.Chart:
     """Mean synchrony outside, during rupture and during repair, for each therapist style."""
     data = data or load_physiology()

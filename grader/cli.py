@@ -1,8 +1,14 @@
-"""The ``dialectic`` command: a thin layer that parses arguments and calls the library."""
+"""The ``dialectic`` command: a thin layer that parses arguments and calls the library.
+
+Defaults that the library defines (worker counts, seeds, how many disagreements to list)
+are read from the library function's own signature, not repeated here (:class:`_LibraryDefault`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import json
 import os
 import sys
@@ -19,20 +25,64 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        for name, value in vars(args).items():
+            if isinstance(value, _LibraryDefault):
+                setattr(args, name, value.value)
         return args.run(args) or 0
     except GraderError as exc:
         print(f"dialectic {args.command}: {exc}", file=sys.stderr)
         return 1
 
 
+class _LibraryDefault:
+    """An option's default as a library function defines it, e.g. ``autograde_cohort``'s workers.
+
+    Reading it imports the library module, which takes seconds for some commands, so it is
+    read only when that command runs or its help is shown (argparse formats ``%(default)s``
+    with ``str``).
+    """
+
+    def __init__(self, function: str, parameter: str):
+        self.function, self.parameter = function, parameter
+        """``module:function`` and the name of its parameter."""
+
+    @property
+    def value(self):
+        module, name = self.function.split(":")
+        function = getattr(importlib.import_module(module), name)
+        return inspect.signature(function).parameters[self.parameter].default
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+#: The top-level help: every command, in the course's four parts (see grader/__init__.py).
+DESCRIPTION = """\
+Tools of the empathic-dialectic course. `dialectic COMMAND --help` says more about each.
+
+content:      validate-data, student-bank, generate-physiology, data-dictionary,
+              items (expert review of the keys, and their history)
+learners:     answers (check or recover an answer file), site (the course website)
+grading:      sync-tests, autograde, simulate-cohort, demo, ratings (blind second
+              ratings of written answers), rate, rater-embeddings (the formative rater)
+instructors:  report (the cohort report), export (grades for Canvas or research)
+deployment:   hub (the cohort's JupyterHub)"""
+
+
+def _course_option() -> argparse.ArgumentParser:
+    """The --course option every command that works on a course directory shares."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--course", type=Path, default=Path.cwd(),
+                        help="nbgrader course directory (default: the current folder)")
+    return parent
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dialectic",
-        description="Tools of the empathic-dialectic course: validate the item bank and data, "
-                    "write the student edition of the bank, manage answer files.",
-    )
+    parser = argparse.ArgumentParser(prog="dialectic", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    course = _course_option()
 
     validate = commands.add_parser(
         "validate-data", help="validate the item bank and the physiology data; print counts",
@@ -78,20 +128,20 @@ def _parser() -> argparse.ArgumentParser:
     sync.set_defaults(run=_sync_tests)
 
     cohort = commands.add_parser(
-        "simulate-cohort", help="write synthetic student submissions into submitted/",
+        "simulate-cohort", parents=[course], help="write synthetic student submissions into submitted/",
         description="Simulate a cohort handing in ASSIGNMENT: students of differing ability, some "
                     "leaning collusive or confrontational, some half done or blank, with written "
                     "answers of varying quality. Needs release/ASSIGNMENT (run nbgrader "
                     "generate_assignment first). Deterministic for a seed.")
     cohort.add_argument("assignment", help="assignment id, e.g. m07_alliance_and_the_spectrum")
-    cohort.add_argument("--students", type=int, default=30, help="number of students (default 30)")
-    cohort.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    cohort.add_argument("--course", type=Path, default=Path.cwd(),
-                        help="nbgrader course directory (default: the current folder)")
+    cohort.add_argument("--students", type=int, default=_LibraryDefault("grader.simulate:simulate_cohort", "students"),
+                        help="number of students (default %(default)s)")
+    cohort.add_argument("--seed", type=int, default=_LibraryDefault("grader.simulate:simulate_cohort", "seed"),
+                        help="random seed (default %(default)s)")
     cohort.set_defaults(run=_simulate_cohort)
 
     autograde = commands.add_parser(
-        "autograde", help="autograde every submission of an assignment in parallel",
+        "autograde", parents=[course], help="autograde every submission of an assignment in parallel",
         description="Grade each submission of each ASSIGNMENT with nbgrader's own autograde, several at "
                     "once, and write the same per-cell scores into the course's gradebook that "
                     "`nbgrader autograde` would. Submissions graded in an earlier run are skipped "
@@ -106,16 +156,17 @@ def _parser() -> argparse.ArgumentParser:
                     "printed once at the start.")
     autograde.add_argument("assignment", nargs="+",
                            help="assignment id(s), e.g. m07_alliance_and_the_spectrum; several share one queue")
-    autograde.add_argument("--workers", type=int, default=None,
-                           help="submissions graded at once (default: the number of CPU cores)")
+    autograde.add_argument("--workers", type=int,
+                           default=_LibraryDefault("grader.autograde:autograde_cohort", "workers"),
+                           help="submissions graded at once (default: one per CPU core, %(default)s here)")
     autograde.add_argument("--timeout", type=int, default=None,
                            help="seconds a single cell may run (default: the course's Execute.timeout in "
                                 "nbgrader_config.py)")
-    autograde.add_argument("--feedback", choices=("scores", "full"), default="scores",
+    autograde.add_argument("--feedback", choices=("scores", "full"),
+                           default=_LibraryDefault("grader.autograde:autograde_cohort", "feedback"),
                            help="what graded notebooks and feedback show of each item: its points only "
                                 "(scores, the default: no assessment key reaches students) or its points "
                                 "and rationale (full: better teaching, but the keys then circulate)")
-    autograde.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
     autograde.add_argument("--force", action="store_true", help="regrade submissions graded before")
     autograde.add_argument("--no-sandbox", dest="sandboxed", action="store_false",
                            help="keep only the limits and timeouts: student code can then reach the "
@@ -133,31 +184,31 @@ def _parser() -> argparse.ArgumentParser:
                     "Prints where the results are.")
     demo.add_argument("--out", type=Path, default=Path("demo-course"),
                       help="scratch course directory (default: demo-course)")
-    demo.add_argument("--students", type=int, default=30, help="students per assignment (default 30)")
-    demo.add_argument("--seed", type=int, default=1, help="random seed of the cohort (default 1)")
+    demo.add_argument("--students", type=int, default=_LibraryDefault("grader.demo:run_demo", "students"),
+                      help="students per assignment (default %(default)s)")
+    demo.add_argument("--seed", type=int, default=_LibraryDefault("grader.demo:run_demo", "seed"),
+                      help="random seed of the cohort (default %(default)s)")
     demo.add_argument("--assignment", action="append", dest="only",
                       help="run only this assignment (repeatable; default: all)")
     demo.set_defaults(run=_demo)
 
     report = commands.add_parser(
-        "report", help="write the cohort report (one self-contained HTML file)",
+        "report", parents=[course], help="write the cohort report (one self-contained HTML file)",
         description="Read the gradebook and the collected answers of a course directory and write "
                     "one HTML file that works offline: cohort view, item analysis with flags, rater "
                     "agreement and competency profiles.")
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write")
-    report.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
     report.add_argument("--db-url", help="gradebook database URL (default: the course's gradebook.db)")
     report.add_argument("--pseudonymize", action="store_true",
                         help="show students by stable pseudonyms instead of ids and names")
     report.set_defaults(run=_report)
 
     export = commands.add_parser(
-        "export", help="export grades for Canvas or as a pseudonymous research CSV",
+        "export", parents=[course], help="export grades for Canvas or as a pseudonymous research CSV",
         description="canvas: Canvas's gradebook import format (names and ids, one column per "
                     "assignment). csv: long-format scores under stable pseudonyms, never names or emails.")
     export.add_argument("--format", choices=["canvas", "csv"], required=True, help="output format")
     export.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    export.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: here)")
     export.add_argument("--db-url", help="gradebook database URL (default: the course's gradebook.db)")
     export.set_defaults(run=_export)
 
@@ -182,11 +233,12 @@ def _parser() -> argparse.ArgumentParser:
                     "assessment item or broken link.")
     site.add_argument("--out", type=Path, default=Path("_site"), help="folder to write (default: _site)")
     site.add_argument("--course", type=Path, default=None, help="course notebooks (default: course/)")
-    site.add_argument("--workers", type=int, default=2, help="notebooks executed at once (default 2)")
+    site.add_argument("--workers", type=int, default=_LibraryDefault("grader.site:build", "workers"),
+                      help="notebooks executed at once (default %(default)s)")
     site.set_defaults(run=_site)
 
-    _ratings_parser(commands)
-    _items_parser(commands)
+    _ratings_parser(commands, course)
+    _items_parser(commands, course)
     _hub_parser(commands)
     return parser
 
@@ -228,8 +280,10 @@ def _hub_parser(commands) -> None:
     start.add_argument("--root", type=Path, default=defaults.root, help=f"the hub's root folder (default {defaults.root})")
     start.add_argument("--config", type=Path, default=Path("hub/jupyterhub_config.py"),
                        help="JupyterHub config file (default hub/jupyterhub_config.py)")
-    start.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    start.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    start.add_argument("--ip", default=_LibraryDefault("grader.hub_run:run_hub", "ip"),
+                       help="address to listen on (default %(default)s)")
+    start.add_argument("--port", type=int, default=_LibraryDefault("grader.hub_run:run_hub", "port"),
+                       help="port (default %(default)s)")
     start.add_argument("--auth", choices=["dummy", "pam"], default=defaults.auth,
                        help="dummy: one shared trial password, loopback only (default); pam: Unix passwords")
     start.add_argument("--service-port", type=int, default=defaults.service_port,
@@ -242,7 +296,7 @@ def _hub_parser(commands) -> None:
     start.set_defaults(run=_hub_start)
 
 
-def _ratings_parser(commands) -> None:
+def _ratings_parser(commands, course: argparse.ArgumentParser) -> None:
     ratings = commands.add_parser(
         "ratings", help="blind rating sheets for written answers, and agreement between raters",
         description="nbgrader keeps one manual score per cell. To measure agreement between raters, "
@@ -250,10 +304,8 @@ def _ratings_parser(commands) -> None:
                     "rater score the written answers on the four rubric criteria, import the sheets, "
                     "and compute the agreement. Ratings live in COURSE/ratings/.")
     actions = ratings.add_subparsers(dest="action", metavar="ACTION", required=True)
-    course_help = "nbgrader course directory (default: the current folder)"
-
     export = actions.add_parser(
-        "export", help="write a blind rating sheet for one rater",
+        "export", parents=[course], help="write a blind rating sheet for one rater",
         description="Write a CSV with one row per answered written answer (from autograded/): a "
                     "pseudonymous answer_id, the assignment, the vignette, the answer text, an empty "
                     "column per rubric criterion and a comment column, in shuffled order, with no "
@@ -261,11 +313,10 @@ def _ratings_parser(commands) -> None:
     export.add_argument("--rater", required=True, help="name of the rater the sheet is for")
     export.add_argument("--out", type=Path, required=True, help="CSV file to write")
     export.add_argument("--assignment", help="only this assignment (default: all)")
-    export.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
     export.set_defaults(run=_ratings_export)
 
     imp = actions.add_parser(
-        "import", help="check a filled sheet and store its ratings",
+        "import", parents=[course], help="check a filled sheet and store its ratings",
         description="Check every row of a filled rating sheet and store the good rows' scores in "
                     "COURSE/ratings/ratings.csv. Each bad row (unknown answer_id, a score that is not "
                     "a whole number 1-5, edited answer text, a repeated row) is printed with its row "
@@ -276,11 +327,10 @@ def _ratings_parser(commands) -> None:
     imp.add_argument("--rater", required=True, help="name of the rater who filled it")
     imp.add_argument("--replace", action="store_true",
                      help="replace stored scores of this rater that the sheet changes")
-    imp.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
     imp.set_defaults(run=_ratings_import)
 
     simulate = actions.add_parser(
-        "simulate", help="write a sheet filled by a simulated rater (demo and tests)",
+        "simulate", parents=[course], help="write a sheet filled by a simulated rater (demo and tests)",
         description="Export a sheet and fill it as a plausible rater would: each answer's true level "
                     "from the item bank's keys for the candidate response it reproduces (3 when "
                     "unknown), plus a small bias per rater and noise per score, kept within 1-5. "
@@ -289,21 +339,19 @@ def _ratings_parser(commands) -> None:
     simulate.add_argument("--out", type=Path, required=True, help="CSV file to write")
     simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     simulate.add_argument("--assignment", help="only this assignment (default: all)")
-    simulate.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
     simulate.set_defaults(run=_ratings_simulate)
 
     agreement = actions.add_parser(
-        "agreement", help="agreement between raters, per rubric criterion",
+        "agreement", parents=[course], help="agreement between raters, per rubric criterion",
         description="For each rubric criterion: the ICC (two-way random effects, absolute agreement, "
                     "single rater: Shrout & Fleiss ICC(2,1)) with its 95% CI and Koo & Li (2016) "
                     "reading, Cohen's quadratic-weighted kappa (two raters) with the Landis & Koch "
                     "reading, and Krippendorff's ordinal alpha; then the answers the raters disagree "
                     "on most, for a consensus discussion. Coefficients need at least 5 answers rated "
                     "by every rater.")
-    agreement.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
     agreement.add_argument("--json", action="store_true", help="print the results as JSON")
-    agreement.add_argument("--top", type=int, default=10,
-                           help="how many of the largest disagreements to list (default 10)")
+    agreement.add_argument("--top", type=int, default=_LibraryDefault("grader.agreement:largest_disagreements", "n"),
+                           help="how many of the largest disagreements to list (default %(default)s)")
     agreement.set_defaults(run=_ratings_agreement)
 
     rate = commands.add_parser(
@@ -328,7 +376,7 @@ def _ratings_parser(commands) -> None:
     embeddings.set_defaults(run=_rater_embeddings)
 
 
-def _items_parser(commands) -> None:
+def _items_parser(commands, course: argparse.ArgumentParser) -> None:
     items = commands.add_parser(
         "items", help="the item bank's keys: expert review by a panel, and the history of changed keys",
         description="Validate the item bank's keys with a panel of your own faculty (`items review`), and "
@@ -352,10 +400,8 @@ def _items_parser(commands) -> None:
                     "report the panel's figures (I-CVI, S-CVI, Lawshe's CVR, Krippendorff's alpha) and the "
                     "keys the panel disagrees with. Ratings live in COURSE/item-review/.")
     steps = review.add_subparsers(dest="step", metavar="STEP", required=True)
-    course_help = "course directory, which keeps the review and its pseudonym secret (default: here)"
-
     export = steps.add_parser(
-        "export", help="write one blind review sheet per reviewer",
+        "export", parents=[course], help="write one blind review sheet per reviewer",
         description="Write review-R01.csv ... review-RNN.csv and README.txt into --out. Each sheet holds "
                     "the chosen vignettes, each followed by its responses in an order of its own, under "
                     "codes that cannot be looked up in the public bank, with no key.")
@@ -364,11 +410,10 @@ def _items_parser(commands) -> None:
     export.add_argument("--area", help="only vignettes of this area (e.g. rupture_withdrawal)")
     export.add_argument("--sample", type=int, help="a random sample of this many vignettes (default: all)")
     export.add_argument("--seed", type=int, help="seed of the sample and of each sheet's order")
-    export.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
     export.set_defaults(run=_review_export)
 
     imp = steps.add_parser(
-        "import", help="check a filled review sheet and store its ratings",
+        "import", parents=[course], help="check a filled review sheet and store its ratings",
         description="Check every row of a filled review sheet and store the good rows in "
                     "COURSE/item-review/reviews.csv. Each bad row (unknown code, a position not in -2..2, "
                     "relevance not in 1-4, two responses marked best, unsafe without a reason, edited text) "
@@ -377,23 +422,23 @@ def _items_parser(commands) -> None:
     imp.add_argument("file", type=Path, help="the filled CSV sheet")
     imp.add_argument("--reviewer", help="the reviewer's pseudonym (default: from the file name, review-R01.csv)")
     imp.add_argument("--replace", action="store_true", help="replace this reviewer's stored ratings that differ")
-    imp.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
     imp.set_defaults(run=_review_import)
 
     simulate = steps.add_parser(
-        "simulate", help="fill an exported sheet as a simulated reviewer would (demo and tests)",
+        "simulate", parents=[course], help="fill an exported sheet as a simulated reviewer would (demo and tests)",
         description="Fill a sheet in place: each placement is the key, moved one step away from attuned "
                     "with probability --harsher when the key is one step off, plus a little noise; the keyed "
                     "best is marked; relevance 3-4. Deterministic for a seed.")
     simulate.add_argument("file", type=Path, help="an exported sheet")
-    simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    simulate.add_argument("--harsher", type=float, default=0.3,
-                          help="chance that a one-step key is placed two steps off (default 0.3)")
-    simulate.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
+    simulate.add_argument("--seed", type=int, default=_LibraryDefault("grader.item_review:simulate_sheet", "seed"),
+                          help="random seed (default %(default)s)")
+    simulate.add_argument("--harsher", type=float,
+                          default=_LibraryDefault("grader.item_review:simulate_sheet", "harsher"),
+                          help="chance that a one-step key is placed two steps off (default %(default)s)")
     simulate.set_defaults(run=_review_simulate)
 
     report = steps.add_parser(
-        "report", help="the panel's figures as HTML and CSV; optionally record them in the bank",
+        "report", parents=[course], help="the panel's figures as HTML and CSV; optionally record them in the bank",
         description="Write the report (HTML) and report.bank.csv, report.vignettes.csv and "
                     "report.responses.csv beside it. With --record, write each vignette's figures (panel "
                     "size, I-CVI, best and key agreement, date) into the bank's vignettes.csv and mark it "
@@ -401,7 +446,6 @@ def _items_parser(commands) -> None:
     report.add_argument("--out", type=Path, required=True, help="HTML file to write")
     report.add_argument("--record", action="store_true", help="record the figures in the item bank")
     report.add_argument("--bank", type=Path, help="item-bank folder (default: the course's)")
-    report.add_argument("--course", type=Path, default=Path.cwd(), help=course_help)
     report.set_defaults(run=_review_report)
 
 
@@ -614,7 +658,7 @@ def _data_dictionary(args) -> int:
 def _simulate_cohort(args) -> int:
     from tqdm import tqdm
 
-    from grader.cohort import simulate_cohort
+    from grader.simulate import simulate_cohort
 
     with tqdm(total=args.students, desc=f"simulating {args.assignment}", unit="student") as bar:
         cohort = simulate_cohort(args.course, args.assignment, args.students, args.seed,
@@ -628,17 +672,16 @@ def _simulate_cohort(args) -> int:
 def _autograde(args) -> int:
     from tqdm import tqdm
 
-    from grader.autograde import DEFAULT_WORKERS, autograde_cohort, check_isolation, submissions
+    from grader.autograde import autograde_cohort, check_isolation, submissions
 
     report = check_isolation(args.course, args.timeout, args.sandboxed)
-    workers = args.workers or DEFAULT_WORKERS
     print(report.summary(), file=sys.stderr if report.missing else sys.stdout)
     total = sum(len(submissions(args.course, a)) for a in args.assignment)
     with tqdm(total=total, desc="autograde", unit="submission") as bar:
         def done(outcome):
             bar.set_postfix_str(f"{outcome.assignment} {outcome.student_id}: {outcome.status}")
             bar.update()
-        outcomes = autograde_cohort(args.course, args.assignment, workers=workers,
+        outcomes = autograde_cohort(args.course, args.assignment, workers=args.workers,
                                     timeout=args.timeout, force=args.force, scheduler=args.scheduler,
                                     sandboxed=args.sandboxed, feedback=args.feedback, progress=done)
     counts = {k: sum(o.status == k for o in outcomes) for k in ("graded", "failed", "skipped")}
@@ -704,7 +747,7 @@ def _demo(args) -> int:
 
     from tqdm import tqdm
 
-    from grader.pipeline import FINAL_STEPS, STEPS, assignments, run_demo
+    from grader.demo import FINAL_STEPS, STEPS, assignments, run_demo
     from grader.wording import counted
 
     chosen = args.only or assignments()
@@ -835,64 +878,21 @@ def _imported(report, what: str) -> int:
 
 
 def _ratings_agreement(args) -> int:
-    from grader.agreement import agreement_table, largest_disagreements
+    from grader.agreement import agreement_record, agreement_table, agreement_text, largest_disagreements
     from grader.ratings import load_ratings
 
     stored = load_ratings(args.course)
     table = agreement_table(stored)
     worst = largest_disagreements(stored, n=args.top)
-    raters = sorted(stored["rater"].unique())
     if args.json:
-        print(json.dumps({"raters": raters, "answers": int(stored["answer_id"].nunique()),
-                          "agreement": json.loads(table.to_json(orient="records")),
-                          "largest_disagreements": json.loads(worst.to_json(orient="records"))},
-                         indent=2))
+        print(json.dumps(agreement_record(stored, table, worst), indent=2))
         return 0
     if stored.empty:
         print(f"No ratings stored in {args.course / 'ratings'} yet: export sheets with "
               "`dialectic ratings export`, then import the filled ones.")
         return 0
-    print(f"Agreement of {len(raters)} rater(s) ({', '.join(raters)}) on "
-          f"{stored['answer_id'].nunique()} written answers.\n")
-    print(f"{'criterion':<10}{'n':>4}  {'ICC(2,1) [95% CI]':<52}{'weighted kappa':<26}alpha (ordinal)")
-    for row in table.itertuples():
-        icc = _number(row.icc, row.icc_label)
-        if not _missing(row.icc) and not _missing(row.icc_ci_low):
-            icc = f"{row.icc:.2f} [{row.icc_ci_low:.2f}, {row.icc_ci_high:.2f}] {row.icc_label}"
-            if row.icc_ci_label != row.icc_label:
-                icc += f" (CI {row.icc_ci_label})"
-        print(f"{row.criterion:<10}{row.n:>4}  {icc:<52}{_number(row.kappa, row.kappa_label):<26}"
-              f"{_number(row.alpha, row.alpha_label)}")
-    print("\nICC(2,1): two-way random effects, absolute agreement, single rater (Shrout & Fleiss 1979),")
-    print("read by Koo & Li (2016), who advise judging by the whole CI. Kappa: quadratic weights,")
-    print("read by Landis & Koch (1977). Alpha: Krippendorff, ordinal (>= .800 reliable, >= .667 tentative).")
-    notes = [f"  {row.criterion}: {row.note}" for row in table.itertuples() if row.note]
-    if notes:
-        print("\nNotes:\n" + "\n".join(notes))
-    if not worst.empty:
-        criteria = [c for c in table["criterion"] if any(col.startswith(f"{c} (") for col in worst.columns)]
-        print(f"\nLargest disagreements (scores as {' / '.join(raters)}):")
-        print(f"  {'answer_id':<12}{'assignment':<34}{'diff':>5}  " + "".join(f"{c:<12}" for c in criteria))
-        for record in worst.to_dict("records"):
-            cells = "".join(f"{' / '.join(_score(record.get(f'{c} ({r})')) for r in raters):<12}"
-                            for c in criteria)
-            print(f"  {record['answer_id']:<12}{str(record.get('assignment', '')):<34}"
-                  f"{int(record['difference']):>5}  {cells}")
+    print(agreement_text(stored, table, worst))
     return 0
-
-
-def _missing(value) -> bool:
-    import pandas as pd
-
-    return value is None or pd.isna(value)
-
-
-def _number(value, label: str) -> str:
-    return label if _missing(value) else f"{value:.2f} {label}"
-
-
-def _score(value) -> str:
-    return "-" if _missing(value) else str(int(value))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from grader.charts import alt  # altair, with the course's renderer (a static SVG beside each chart)
-from grader.analytics import CohortData, module_scores, profiles
+from grader.analytics import GradedCohort, module_scores, profiles
+from grader.charts import alt, course_chart  # course_chart: drawn with a static SVG beside each chart
 from grader.hand_grading import score_text
 from grader.itembank import AREAS
 from grader.tables import area_name
@@ -29,7 +29,8 @@ def _binned(values: pd.Series) -> pd.Categorical:
     return pd.cut(values.clip(0, 1), BINS, labels=_bin_labels(), include_lowest=True)
 
 
-def score_distribution(data: CohortData) -> alt.Chart:
+@course_chart
+def score_distribution(data: GradedCohort) -> alt.Chart:
     """How many students fall in each 10% band, per assignment."""
     scores = module_scores(data)
     scores["band"] = _binned(scores["percent"])
@@ -42,7 +43,8 @@ def score_distribution(data: CohortData) -> alt.Chart:
     ).properties(width=420, height=60)
 
 
-def area_heatmap(data: CohortData) -> alt.Chart:
+@course_chart
+def area_heatmap(data: GradedCohort) -> alt.Chart:
     """Students x areas for a small cohort; the distribution of area scores for a large one."""
     table = profiles(data)
     columns = [f"area_{a}" for a in AREAS if f"area_{a}" in table.columns]
@@ -66,7 +68,8 @@ def area_heatmap(data: CohortData) -> alt.Chart:
     ).properties(width=300, height=220)
 
 
-def module_progress(data: CohortData) -> alt.LayerChart:
+@course_chart
+def module_progress(data: GradedCohort) -> alt.LayerChart:
     """Median and middle half of the cohort's scores, assignment by assignment."""
     scores = module_scores(data)
     summary = scores.groupby("assignment")["percent"].describe()[["25%", "50%", "75%"]].reset_index()
@@ -81,7 +84,7 @@ def module_progress(data: CohortData) -> alt.LayerChart:
     return (band + line).properties(width=420, height=200)
 
 
-def support_table(data: CohortData) -> pd.DataFrame:
+def support_table(data: GradedCohort) -> pd.DataFrame:
     """Students who may need support, lowest share of points first."""
     table = profiles(data)
     flagged = table[table["support"] != ""].sort_values("overall")
@@ -92,7 +95,7 @@ def support_table(data: CohortData) -> pd.DataFrame:
 class StudentProfiles:
     """Pick a student to see their profile: scores by area and assignment, map, lean, support."""
 
-    def __init__(self, data: CohortData):
+    def __init__(self, data: GradedCohort):
         import ipywidgets as widgets
 
         self.data = data

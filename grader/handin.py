@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 
+from grader.atomic_file import write_atomically
 from grader.errors import GraderError
 
 #: The environment variable naming the folder hand-ins go to; unset outside ``dialectic autograde``.
@@ -45,11 +45,7 @@ def write(folder: Path | str, name: str, value) -> Path:
     if not NAME.fullmatch(name):
         raise HandInError(f"{name!r} cannot be handed in: use a plain variable name.")
     document = {"schema_version": SCHEMA_VERSION, "name": name, "value": encode(value)}
-    path = Path(folder) / f"{name}.json"
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(document, allow_nan=False), encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    return write_atomically(Path(folder) / f"{name}.json", json.dumps(document, allow_nan=False))
 
 
 def read_all(folder: Path | str) -> dict:

@@ -35,11 +35,11 @@ from grader.errors import GraderError, Problem
 from grader.itembank import AREAS, ItemBank, Vignette, load_bank
 from grader.pseudonyms import course_secret, review_code
 from grader.atomic_file import write_atomically
+from grader.file_lock import locked
 from grader.ratings import (
     ImportReport,
     RatingSheetError,
     _keep_copy,
-    _locked,
     _read_sheet,
     check_rater,
 )
@@ -348,7 +348,7 @@ def _store(course, reviewer: str, ratings: list[tuple[int, dict]], replace: bool
            bank: ItemBank) -> None:
     folder = review_dir(course)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with _locked(folder):
+    with locked(folder / ".lock"):  # two imports at once must not lose each other's ratings
         stored = load_reviews(course)
         table = {_key(r): r for r in _records(stored)}
         for row, rating in ratings:
@@ -398,7 +398,7 @@ def load_reviews(course: Path | str) -> pd.DataFrame:
 
 # -- simulation -----------------------------------------------------------------------------
 
-def simulate_sheet(sheet: Path | str, seed: int, *, course: Path | str, harsher: float = 0.3,
+def simulate_sheet(sheet: Path | str, seed: int = 1, *, course: Path | str, harsher: float = 0.3,
                    noise: float = 0.1, bank: ItemBank | None = None) -> Path:
     """Fill an exported sheet as a plausible reviewer would, in place; returns its path.
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grader.analytics import CohortData, module_scores
+from grader.analytics import GradedCohort, module_scores
 from grader.atomic_file import write_atomically
 from grader.pseudonyms import course_secret, pseudonym
 
@@ -42,7 +42,7 @@ class Export:
     """student_id, assignment, awaiting (answers awaiting hand grading), awaiting_points."""
 
 
-def canvas_csv(data: CohortData) -> str:
+def canvas_csv(data: GradedCohort) -> str:
     """A Canvas gradebook import file: one row per student, one column per assignment."""
     scores = module_scores(data)
     # points possible count every graded cell, hand-graded ones still waiting included
@@ -66,7 +66,7 @@ def canvas_csv(data: CohortData) -> str:
     return out.getvalue()
 
 
-def research_csv(data: CohortData, course: Path | str) -> str:
+def research_csv(data: GradedCohort, course: Path | str) -> str:
     """Long-format scores under pseudonyms: no name, email or nbgrader id appears."""
     secret = course_secret(course)
     scores = module_scores(data)
@@ -76,7 +76,7 @@ def research_csv(data: CohortData, course: Path | str) -> str:
     return scores[RESEARCH_COLUMNS].sort_values(["student", "assignment"]).to_csv(index=False, lineterminator="\n")
 
 
-def export_grades(data: CohortData, course: Path | str, fmt: str, out: Path | str) -> Export:
+def export_grades(data: GradedCohort, course: Path | str, fmt: str, out: Path | str) -> Export:
     """Write grades in ``fmt`` (canvas or csv) to ``out``, atomically; say what awaits hand grading."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")

@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.answers import AnswerStore
-from grader.charts import SPECTRUM_COLOURS, alt, practice_responses, spectrum_legend  # alt: the course's renderer
+from grader.charts import SPECTRUM_COLOURS, alt, course_chart, practice_responses, spectrum_legend
+# the lean of a learner's choices is read by the rule the instructor's analytics use too; its
+# thresholds are named here as well, for the notebooks and the website's script
+from grader.choices import CHOSEN_FIELDS, LEAN_THRESHOLD, MIN_CHOICES_FOR_TENDENCY, chosen_fields, lean  # noqa: F401
 from grader.errors import GraderError
 from grader.itembank import AREAS, DIFFICULTIES, ItemBank, load_bank
 from grader.lazy import lazy_import
@@ -20,10 +23,6 @@ from grader.scoring import TASKS, position_label, score
 
 pd = lazy_import("pandas")
 
-#: Choices needed before a lean toward collusion or confrontation is reported.
-MIN_CHOICES_FOR_TENDENCY = 6
-#: Mean chosen position beyond which the choices are said to lean one way.
-LEAN_THRESHOLD = 0.35
 #: Recent attempts at a level that must average at least MOVE_UP_CREDIT to move up.
 RECENT_ATTEMPTS = 3
 MOVE_UP_CREDIT = 0.8
@@ -36,8 +35,7 @@ LEAN_NOTES = {
     "balanced": "your choices sit near the attuned middle, or miss evenly on both sides.",
 }
 
-RESULT_COLUMNS = ["item_id", "area", "difficulty", "task", "credit", "saved_at",
-                  "chosen_position", "chosen_resonance", "chosen_regulation"]
+RESULT_COLUMNS = ["item_id", "area", "difficulty", "task", "credit", "saved_at", *CHOSEN_FIELDS]
 
 
 def practice_results(directory=None, bank: ItemBank | None = None) -> pd.DataFrame:
@@ -58,14 +56,9 @@ def practice_results(directory=None, bank: ItemBank | None = None) -> pd.DataFra
                 result = score(item_id, task, entry["value"], bank=bank)
             except GraderError:
                 continue  # an answer that no longer fits the item (e.g. a revised response set)
-            row = {"item_id": item_id, "area": item.area, "difficulty": item.difficulty, "task": task,
-                   "credit": result.credit, "saved_at": entry["saved_at"],
-                   "chosen_position": None, "chosen_resonance": None, "chosen_regulation": None}
-            if task == "choose":
-                chosen = item.response(entry["value"])
-                row.update(chosen_position=chosen.spectrum_position, chosen_resonance=chosen.resonance,
-                           chosen_regulation=chosen.regulation)
-            rows.append(row)
+            rows.append({"item_id": item_id, "area": item.area, "difficulty": item.difficulty, "task": task,
+                         "credit": result.credit, "saved_at": entry["saved_at"],
+                         **chosen_fields(bank, item_id, task, entry["value"])})
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     return frame.sort_values("saved_at", kind="stable").reset_index(drop=True)
 
@@ -115,25 +108,6 @@ class Tendency:
 
     def _repr_markdown_(self) -> str:
         return f"**Your choices: {self.label}.** {self.message}"
-
-
-def lean(positions) -> tuple[float | None, int, str]:
-    """Mean chosen spectrum position, how many choices it rests on, and its label.
-
-    The label is "not enough data" below MIN_CHOICES_FOR_TENDENCY choices, else "leans
-    collusive", "leans confrontational" or "balanced". Shared by learners' progress and the
-    instructor's profiles, so both read a lean the same way.
-    """
-    chosen = pd.Series(positions, dtype="float64").dropna()
-    n = len(chosen)
-    if n < MIN_CHOICES_FOR_TENDENCY:
-        return None, n, "not enough data"
-    mean = float(chosen.mean())
-    if mean <= -LEAN_THRESHOLD:
-        return mean, n, "leans collusive"
-    if mean >= LEAN_THRESHOLD:
-        return mean, n, "leans confrontational"
-    return mean, n, "balanced"
 
 
 def tendency(results: pd.DataFrame) -> Tendency:
@@ -189,6 +163,7 @@ def _level_for(area_results: pd.DataFrame) -> tuple[str, str]:
     return level, reason
 
 
+@course_chart
 def progress_chart(results: pd.DataFrame) -> alt.Chart:
     """Mean credit per area and difficulty, with the number of answers in each cell."""
     table = summary(results)
@@ -209,6 +184,7 @@ def progress_chart(results: pd.DataFrame) -> alt.Chart:
     return (heat + text).properties(width=360, height=220)
 
 
+@course_chart
 def choices_on_map(results: pd.DataFrame, bank: ItemBank | None = None) -> alt.LayerChart:
     """The learner's chosen responses (large dots) over all keyed practice responses (faint)."""
     keyed = practice_responses(bank)

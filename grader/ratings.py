@@ -24,8 +24,7 @@ import io
 import random
 import re
 import shutil
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,14 +34,10 @@ import pandas as pd
 from grader.atomic_file import write_atomically
 from grader.dictionary import load_dictionary, read_table
 from grader.errors import GraderError, Problem
+from grader.file_lock import locked
 from grader.itembank import ItemBank, load_bank
 from grader.rubric import CRITERION_KEYS, as_markdown
 from grader.written_answers import WrittenAnswer, collect, normalized
-
-try:  # advisory locking keeps two imports at once from losing each other's ratings
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: imports are rare and made by one instructor
-    fcntl = None  # type: ignore[assignment]
 
 RATINGS_DIR = "ratings"
 STORE_FILE = "ratings.csv"
@@ -356,7 +351,7 @@ def _store(course: Path | str, rater: str, ratings: list[tuple[int, WrittenAnswe
            replace: bool, report: ImportReport) -> None:
     folder = ratings_dir(course)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with _locked(folder):
+    with locked(folder / ".lock"):  # two imports at once must not lose each other's ratings
         stored = load_ratings(course)
         table: dict[tuple[str, str, str], dict] = {
             (r["answer_id"], r["rater"], r["criterion"]): r
@@ -397,15 +392,6 @@ def _keep_copy(course: Path | str, sheet: Path, rater: str, folder: Path | None 
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     shutil.copyfile(sheet, folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', rater)}-{stamp}.csv")
-
-
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w", encoding="ascii") as handle:
-        if fcntl:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 # -- the store ------------------------------------------------------------------------------

@@ -121,13 +121,13 @@ def _chart(name: str, chart) -> str:
             f"<script type='application/json' class='chart-spec' data-chart='{name}'>{embedded}</script></div>")
 
 
-def _pseudonymized(data: analytics.CohortData, secret: bytes) -> analytics.CohortData:
+def _pseudonymized(data: analytics.GradedCohort, secret: bytes) -> analytics.GradedCohort:
     codes = {s: pseudonym(secret, s) for s in data.students["student_id"]}
     students = pd.DataFrame({"student_id": [codes[s] for s in data.students["student_id"]],
                              "first_name": None, "last_name": None, "email": None, "lms_user_id": None})
     grades = data.grades.assign(student_id=data.grades["student_id"].map(codes))
     items = data.items.assign(student_id=data.items["student_id"].map(codes))
-    return analytics.CohortData(grades, items, students)
+    return analytics.GradedCohort(grades, items, students)
 
 
 def _agreement_section(course: Path, pseudonymize: bool) -> str:

@@ -234,7 +234,7 @@ def credit_table(table: dict) -> dict:
 
 def practice_data(bank: ItemBank) -> dict:
     """Every practice item's credits (no feedback words), with the progress rules, for the site's script."""
-    from grader import answers, progress
+    from grader import answers, choices, progress
     from grader.itembank import AREAS, DIFFICULTIES
 
     order = bank.ids(split="practice")
@@ -248,8 +248,8 @@ def practice_data(bank: ItemBank) -> dict:
         "markers": {"none": ["none"], **{kind: list(m) for kind, m in MARKERS.items()}},
         "areas": list(AREAS),
         "difficulties": list(DIFFICULTIES),
-        "progress": {"min_choices": progress.MIN_CHOICES_FOR_TENDENCY,
-                     "lean_threshold": progress.LEAN_THRESHOLD,
+        "progress": {"min_choices": choices.MIN_CHOICES_FOR_TENDENCY,
+                     "lean_threshold": choices.LEAN_THRESHOLD,
                      "recent_attempts": progress.RECENT_ATTEMPTS,
                      "move_up_credit": progress.MOVE_UP_CREDIT,
                      "lean_notes": progress.LEAN_NOTES},

@@ -159,18 +159,30 @@ def test_research_export_never_names_anyone(graded_course, data):
     assert frame["student"].str.fullmatch(r"S-[0-9a-f]{8}").all()
 
 
-def test_cli_report_and_export(graded_course, tmp_path):
-    import subprocess
-
-    dialectic = str(Path(sys.executable).parent / "dialectic")
-    done = subprocess.run([dialectic, "report", "--course", str(graded_course), "--out", str(tmp_path / "r.html"),
-                           "--pseudonymize"], capture_output=True, text=True, timeout=600)
+def test_cli_report_and_export(graded_course, tmp_path, dialectic):
+    done = dialectic("report", "--course", graded_course, "--out", tmp_path / "r.html", "--pseudonymize")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "r.html").exists() and "report" in done.stderr  # the progress bar
     for fmt in ("canvas", "csv"):
-        done = subprocess.run([dialectic, "export", "--format", fmt, "--course", str(graded_course),
-                               "--out", str(tmp_path / f"{fmt}.csv")], capture_output=True, text=True, timeout=600)
+        done = dialectic("export", "--format", fmt, "--course", graded_course, "--out", tmp_path / f"{fmt}.csv")
         assert done.returncode == 0, done.stderr
+
+
+def test_export_imports_no_chart_or_learner_module(graded_course, tmp_path):
+    """`dialectic export` reads grades and choices without the charts: no altair, no vl-convert,
+    not the learner's progress module (a fresh process, so nothing else imported them first)."""
+    import subprocess
+
+    probe = ("import json, sys\nfrom grader.cli import main\n"
+             f"codes = [main(['export', '--format', f, '--course', {str(graded_course)!r}, "
+             f"'--out', {str(tmp_path)!r} + '/' + f + '.csv']) for f in ('canvas', 'csv')]\n"
+             "print(json.dumps([codes, sorted(m for m in ('altair', 'vl_convert', 'grader.charts', "
+             "'grader.progress', 'grader.widgets') if m in sys.modules)]))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    codes, imported = json.loads(done.stdout.splitlines()[-1])
+    assert codes == [0, 0] and imported == []
+    assert (tmp_path / "canvas.csv").exists() and (tmp_path / "csv.csv").exists()
 
 
 def test_large_cohort_charts_stay_small(tmp_path):

@@ -180,3 +180,20 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         assert p.exitcode == 0
     answers = AnswerStore(tmp_path).load()["answers"]
     assert len(answers) == workers * count
+
+
+def test_a_whole_answer_file_is_built_and_written_through_this_module(tmp_path):
+    from grader.answers import add_answer, empty_document, write_document
+
+    document = empty_document()
+    add_answer(document, "rw-014", "choose", "rw-014-c", "2026-11-20T09:00:00+00:00")
+    add_answer(document, "rw-014", "spectrum", {"rw-014-a": -1}, "2026-11-20T09:03:00+00:00")
+    written = write_document(tmp_path, document, new_mode=0o644)
+    assert written == tmp_path / "responses.json" and written.stat().st_mode & 0o777 == 0o644
+    assert AnswerStore(tmp_path).load() == document
+    assert AnswerStore(tmp_path).get("rw-014", "choose") == "rw-014-c"
+    with pytest.raises(AnswerStoreError, match="the spectrum answer for rw-014 must map"):
+        add_answer(document, "rw-014", "spectrum", {"rw-014-a": 7}, "2026-11-20T09:06:00+00:00")
+    with pytest.raises(AnswerStoreError, match=r"Not written to .*responses.json: schema_version"):
+        write_document(tmp_path, {**document, "schema_version": 0})
+    assert AnswerStore(tmp_path).load() == document  # the refused document changed nothing

@@ -8,8 +8,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.autograde import autograde_cohort, record_path
-from grader.cohort import simulate_cohort
-from grader.pipeline import nbgrader, prepare_course
+from grader.simulate import simulate_cohort
+from grader.demo import nbgrader, prepare_course
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "m07_alliance_and_the_spectrum"
@@ -109,27 +109,20 @@ def test_dask_cluster_gives_the_same_grades(by_nbgrader, fresh):
     assert _cells(fresh) == _cells(by_nbgrader)
 
 
-def test_the_command_reports_isolation_progress_and_notes(fresh):
+def test_the_command_reports_isolation_progress_and_notes(fresh, dialectic):
     """`dialectic autograde` says once what isolation it has, shows progress and lists notes."""
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     answers = fresh / "submitted" / "s002" / ASSIGNMENT / "responses.json"
     answers.write_text(json.dumps([1, 2, 3]), encoding="utf-8")
-    bin_dir = Path(sys.executable).parent
-    done = subprocess.run([str(bin_dir / "dialectic"), "autograde", ASSIGNMENT, "--course", str(fresh)],
-                          capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    done = dialectic("autograde", ASSIGNMENT, "--course", fresh)
     assert done.returncode == 0, done.stderr
     output = done.stdout + done.stderr
     assert output.count("isolation") == 1
     assert f"{STUDENTS}/{STUDENTS}" in done.stderr  # the progress bar reached the end
     assert f"{STUDENTS} graded, 0 could not be graded" in done.stdout
     assert f"{ASSIGNMENT} s002 note: responses.json cannot be read" in done.stdout
-    again = subprocess.run([str(bin_dir / "dialectic"), "autograde", "--help"], capture_output=True, text=True)
+    again = dialectic("autograde", "--help")
     assert "sandboxed" in again.stdout and "--scheduler" in again.stdout
 
 

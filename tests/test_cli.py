@@ -1,7 +1,10 @@
-"""The dialectic command line."""
+"""The dialectic command line, run in-process through ``grader.cli.main`` (the ``dialectic``
+fixture); one test runs the installed script, for its exit codes."""
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import json
 import subprocess
 import sys
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.answers import AnswerStore
-from grader.cli import main
+from grader.cli import DESCRIPTION, _parser, main
 from tests.conftest import edit_csv
 
 DIALECTIC = str(Path(sys.executable).parent / "dialectic")
@@ -18,27 +21,88 @@ COMMANDS = ["validate-data", "student-bank", "generate-physiology", "data-dictio
             "simulate-cohort", "demo", "answers", "ratings"]
 
 
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([DIALECTIC, *args], capture_output=True, text=True, timeout=300)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+@pytest.fixture
+def run(dialectic):
+    """``dialectic ARGS...`` in-process, by default expected to succeed."""
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = dialectic(*args)
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+    return run
 
 
-def test_help_lists_every_command():
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices) if actions else {}
+
+
+def _every_parser(parser: argparse.ArgumentParser, path: str = "dialectic"):
+    yield path, parser
+    for name, sub in _subcommands(parser).items():
+        yield from _every_parser(sub, f"{path} {name}")
+
+
+def test_help_lists_every_command(run):
     out = run("--help").stdout
     for command in COMMANDS:
         assert command in out
 
 
+def test_the_description_names_every_command(run):
+    commands = _subcommands(_parser())
+    assert len(commands) >= 17
+    named = DESCRIPTION.replace(",", " ").replace("(", " ").split()
+    assert [c for c in commands if c not in named] == []
+    assert DESCRIPTION.splitlines()[-1] in run("--help").stdout  # shown as written, not re-wrapped
+
+
+def test_course_is_one_option_with_one_help_text():
+    courses = {path: next(a for a in parser._actions if "--course" in a.option_strings)
+               for path, parser in _every_parser(_parser())
+               if any("--course" in a.option_strings for a in parser._actions)}
+    courses.pop("dialectic site")  # there --course is the folder of course notebooks, not a course directory
+    assert len(courses) == 12
+    assert {a.help for a in courses.values()} == {"nbgrader course directory (default: the current folder)"}
+    assert {a.type for a in courses.values()} == {Path}
+
+
+@pytest.mark.parametrize("command, option, function", [
+    (["autograde", "m07"], "workers", "grader.autograde:autograde_cohort"),
+    (["autograde", "m07"], "feedback", "grader.autograde:autograde_cohort"),
+    (["simulate-cohort", "m07"], "students", "grader.simulate:simulate_cohort"),
+    (["simulate-cohort", "m07"], "seed", "grader.simulate:simulate_cohort"),
+    (["demo"], "students", "grader.demo:run_demo"),
+    (["site"], "workers", "grader.site:build"),
+    (["ratings", "agreement"], "top", "grader.agreement:largest_disagreements"),
+    (["items", "review", "simulate", "x.csv"], "harsher", "grader.item_review:simulate_sheet"),
+    (["hub", "start", "--roster", "r.csv"], "port", "grader.hub_run:run_hub"),
+])
+def test_defaults_come_from_the_library(command, option, function):
+    """The CLI states no default the library also defines: it reads the function's own."""
+    import importlib
+
+    default = _parser().parse_args(command).__dict__[option]
+    module, name = function.split(":")
+    parameter = {"top": "n"}.get(option, option)
+    expected = inspect.signature(getattr(importlib.import_module(module), name)).parameters[parameter].default
+    assert default.function == function and default.value == expected and str(default) == str(expected)
+
+
+def test_autograde_help_shows_the_library_worker_count(run):
+    from grader.autograde import DEFAULT_WORKERS
+
+    assert f"{DEFAULT_WORKERS} here" in " ".join(run("autograde", "--help").stdout.split())
+
+
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command):
+def test_every_command_has_help(run, command):
     out = run(command, "--help").stdout
     assert "usage: dialectic " + command in out
     assert len(out.splitlines()) > 3
 
 
-def test_validate_data_json_counts():
+def test_validate_data_json_counts(run):
     counts = json.loads(run("validate-data", "--json").stdout)
     for key in ("vignettes", "responses", "by_area", "by_difficulty", "by_split"):
         assert key in counts
@@ -47,19 +111,24 @@ def test_validate_data_json_counts():
     assert counts["physiology"]["dyads"] >= 12
 
 
-def test_validate_data_text_report():
+def test_validate_data_text_report(run):
     out = run("validate-data").stdout
     assert "valid" in out and "By area:" in out and "rupture_withdrawal" in out
 
 
-def test_validate_data_names_the_bad_row(bank_copy):
+def test_the_installed_script_exits_1_naming_the_bad_row(bank_copy):
+    """The one subprocess: the `dialectic` script on the PATH, and the exit codes it gives."""
     edit_csv(bank_copy / "vignettes.csv", 3, "affect_intensity", "11")
-    result = run("validate-data", "--bank", str(bank_copy), check=False)
+    result = subprocess.run([DIALECTIC, "validate-data", "--bank", str(bank_copy)], capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 1
     assert "vignettes.csv, row 3" in result.stderr and "'affect_intensity'" in result.stderr
+    assert "Traceback" not in result.stderr
+    fine = subprocess.run([DIALECTIC, "--version"], capture_output=True, text=True, timeout=300)
+    assert fine.returncode == 0 and fine.stdout.startswith("dialectic ")
 
 
-def test_student_bank_command(tmp_path):
+def test_student_bank_command(run, tmp_path):
     out = run("student-bank", str(tmp_path / "student")).stdout
     assert "assessment keys removed" in out
     assert (tmp_path / "student" / "bank.yaml").read_text().count("edition: student") == 1
@@ -125,11 +194,11 @@ def test_answers_recover_names_what_it_could_not_restore(tmp_path, capsys):
     assert store.get("ep-001", "choose") == "ep-001-a"
 
 
-def test_committed_physiology_matches_the_generator():
+def test_committed_physiology_matches_the_generator(run):
     assert "matches" in run("generate-physiology", "--check").stdout
 
 
-def test_committed_data_dictionary_is_up_to_date():
+def test_committed_data_dictionary_is_up_to_date(run):
     assert "up to date" in run("data-dictionary", "--check").stdout
 
 

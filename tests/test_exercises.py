@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.cohort import keyed_answers, simulate_cohort, tasks_of
+from grader.simulate import keyed_answers, simulate_cohort, tasks_of
 from grader.itembank import load_bank
 from grader.paths import REPO_ROOT
 from grader.rubric import as_markdown as rubric_markdown

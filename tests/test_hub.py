@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from grader.cli import main
-from grader.cohort import keyed_answers
+from grader.simulate import keyed_answers
 from grader.errors import GraderError
 from grader.hub import (
     HubLayout,

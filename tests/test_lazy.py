@@ -29,6 +29,15 @@ def test_a_chart_imports_altair_with_the_course_renderer():
     assert imported["altair"] and imported["pandas"]
 
 
+def test_importing_the_chart_modules_switches_no_renderer():
+    """The renderer is switched by drawing a chart, or by asking for it: never by an import."""
+    _imported_after("import altair\nfrom grader import charts, cohort_view, progress\n"
+                    "assert altair.renderers.active == 'default', altair.renderers.active\n"
+                    "with charts.use_course_renderer():\n    assert altair.renderers.active == charts.RENDERER\n"
+                    "assert altair.renderers.active == 'default'\n"
+                    "cohort_view.module_progress\nassert altair.renderers.active == 'default'")
+
+
 def test_lazy_module_imports_on_first_use_and_runs_its_hook_once():
     seen = []
     module = lazy_import("email.mime.audio", then=seen.append)  # not imported by pytest itself

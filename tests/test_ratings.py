@@ -12,15 +12,13 @@ import json
 import re
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 
 from grader.agreement import NOT_ENOUGH, agreement_table
-from grader.cohort import roster
+from grader.simulate import roster
 from grader.dictionary import load_dictionary
 from grader.pseudonyms import ANSWER_PATTERN, answer_id, course_secret, pseudonym
 from grader.ratings import (
@@ -38,7 +36,6 @@ from grader.ratings import (
 from grader.rubric import CRITERION_KEYS, as_markdown
 from grader.written_answers import vignette_of
 
-DIALECTIC = str(Path(sys.executable).parent / "dialectic")
 ASSIGNMENT = "m04_rupture_repair"
 GRADE_ID = "free_text_rc_020"
 STUDENTS, SEED = 8, 1
@@ -49,7 +46,7 @@ NAMES = {f"s{n:03d}": ("Yerlan", f"Okonkwo-Lindqvist{n}") for n in range(1, STUD
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Path:
     """A course directory after autograde, with names in the gradebook for the blindness check."""
-    from grader.pipeline import prepare_course, run_assignment
+    from grader.demo import prepare_course, run_assignment
 
     course = prepare_course(tmp_path_factory.mktemp("ratings") / "course")
     run_assignment(course, ASSIGNMENT, students=STUDENTS, seed=SEED)
@@ -64,10 +61,6 @@ def graded(tmp_path_factory) -> Path:
 @pytest.fixture
 def course(graded, tmp_path) -> Path:
     return Path(shutil.copytree(graded, tmp_path / "course"))
-
-
-def dialectic(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([DIALECTIC, *args], capture_output=True, text=True, timeout=600)
 
 
 def read_sheet(path: Path) -> list[list[str]]:
@@ -153,7 +146,7 @@ def test_import_of_a_simulated_sheet_stores_ratings(course, tmp_path):
 
 
 @pytest.mark.slow
-def test_bad_rows_are_named_and_good_rows_stored(course, tmp_path):
+def test_bad_rows_are_named_and_good_rows_stored(course, tmp_path, dialectic):
     rows = read_sheet(simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet)
     header, body = rows[0], rows[1:]
     body[0][column("empathy")] = "7"
@@ -190,7 +183,7 @@ def test_repeated_rows_with_different_scores_store_neither(course, tmp_path):
 
 
 @pytest.mark.slow
-def test_changed_score_needs_replace(course, tmp_path):
+def test_changed_score_needs_replace(course, tmp_path, dialectic):
     rows = read_sheet(simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet)
     first = write_sheet(tmp_path / "first.csv", rows)
     assert import_sheet(course, first, "ann").ok
@@ -265,7 +258,7 @@ def test_store_schema_matches_the_code():
 # -- agreement -----------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_agreement_between_two_simulated_raters(course, tmp_path):
+def test_agreement_between_two_simulated_raters(course, tmp_path, dialectic):
     assert import_sheet(course, simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet, "ann").ok
     made = dialectic("ratings", "simulate", "--rater", "bob", "--seed", "2", "--out", str(tmp_path / "bob.csv"),
                      "--course", str(course))
@@ -297,7 +290,7 @@ def test_agreement_between_two_simulated_raters(course, tmp_path):
 
 
 @pytest.mark.slow
-def test_agreement_with_one_rater_says_not_enough_data(course, tmp_path):
+def test_agreement_with_one_rater_says_not_enough_data(course, tmp_path, dialectic):
     import_sheet(course, simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet, "ann")
     report = json.loads(dialectic("ratings", "agreement", "--course", str(course), "--json").stdout)
     assert all(r["icc"] is None and r["icc_label"] == NOT_ENOUGH for r in report["agreement"])
@@ -306,18 +299,18 @@ def test_agreement_with_one_rater_says_not_enough_data(course, tmp_path):
 # -- the command line ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("action", ["export", "import", "simulate", "agreement"])
-def test_every_ratings_command_has_help(action):
+def test_every_ratings_command_has_help(action, dialectic):
     result = dialectic("ratings", action, "--help")
     assert result.returncode == 0
     assert f"usage: dialectic ratings {action}" in result.stdout and "--course" in result.stdout
 
 
-def test_ratings_help_lists_its_commands():
+def test_ratings_help_lists_its_commands(dialectic):
     out = dialectic("ratings", "--help").stdout
     assert all(action in out for action in ("export", "import", "simulate", "agreement"))
 
 
-def test_export_outside_a_course_fails_clearly(tmp_path):
+def test_export_outside_a_course_fails_clearly(tmp_path, dialectic):
     done = dialectic("ratings", "export", "--rater", "ann", "--out", str(tmp_path / "s.csv"),
                      "--course", str(tmp_path))
     assert done.returncode == 1 and "autograde" in done.stderr and "Traceback" not in done.stderr

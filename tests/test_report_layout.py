@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from grader.pipeline import _second_ratings
+from grader.demo import _second_ratings
 from grader.report import build_report
 from tests.test_lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 

@@ -17,6 +17,7 @@ from nbgrader import api
 from sqlalchemy import create_engine, select
 from sqlalchemy.exc import SAWarning
 
+from grader.atomic_file import write_atomically
 from grader.autograde.tasks import Graded, Outcome
 
 
@@ -115,8 +116,7 @@ def merge(course: Path, graded: Graded) -> Outcome:
             f"nbgrader could not grade this submission; it scored 0.\nReason: {graded.reason}\n", encoding="utf-8")
     outcome = Outcome(graded.student_id, "graded" if graded.ok else "failed", graded.reason, score, max_score,
                       round(graded.seconds, 2), tuple(graded.notes), assignment)
-    record = record_path(course, assignment, graded.student_id)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(asdict(outcome), indent=1), encoding="utf-8")
+    # written last and in one step: its presence is what tells a rerun this submission is done
+    write_atomically(record_path(course, assignment, graded.student_id), json.dumps(asdict(outcome), indent=1))
     shutil.rmtree(graded.scratch, ignore_errors=True)
     return outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from grader.autograde import chart_images, gradebook, trusted
@@ -14,6 +14,7 @@ from grader.autograde.policy import course_timeout, grading_policy
 from grader.autograde.tasks import Outcome, Task
 from grader.autograde.workers import run_locally, run_on_cluster
 from grader.errors import GraderError
+from grader.file_lock import locked
 
 #: Submissions graded at once by default: one per core.
 DEFAULT_WORKERS = os.cpu_count() or 2
@@ -91,20 +92,7 @@ def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, wo
     return sorted(outcomes, key=lambda o: (names.index(o.assignment), o.student_id))
 
 
-@contextlib.contextmanager
-def _one_run_at_a_time(course: Path) -> Iterator[None]:
+def _one_run_at_a_time(course: Path) -> contextlib.AbstractContextManager[None]:
     """Refuse a second autograde run in the same course while one is going (they share scratch)."""
-    import fcntl
-
-    lock = course / ".dialectic" / "autograde.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise GraderError(f"Another `dialectic autograde` is running in {course}; "
-                              "wait for it to finish.") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return locked(course / ".dialectic" / "autograde.lock", wait=False,
+                  held=f"Another `dialectic autograde` is running in {course}; wait for it to finish.")
