@@ -68,8 +68,8 @@ def _free_port() -> int:
 
 
 def _baseline_tree(commit: str, into: Path) -> Path:
-    """grader/ and datasets/ as they were at ``commit``."""
-    archive = subprocess.run(["git", "archive", commit, "grader", "datasets"], cwd=ROOT,
+    """grader/, datasets/ and course/ as they were at ``commit``."""
+    archive = subprocess.run(["git", "archive", commit, "grader", "datasets", "course"], cwd=ROOT,
                              capture_output=True, check=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
@@ -177,10 +177,12 @@ def main(argv: list[str] | None = None) -> int:
             print(_row("make lab to its URL (warm)", lab["before"], lab["now"], TARGETS["url"],
                        f"; the old labextension listing alone: {lab['listing']:.2f} s"))
         for module in modules:
-            b, n = first_cell(module, scratch, base), first_cell(module, scratch, None)
+            # "before" runs the module as it was then: it may use widgets added since
+            old = base / "course" / module.name
+            b, n = first_cell(old, scratch, base), first_cell(module, scratch, None)
             print(_row(f"{module.stem[:24]}: first cell", b["wall"], n["wall"], TARGETS["first_cell"],
                        f"; CPU {b['cpu']:.2f} -> {n['cpu']:.2f} s"))
-            b, n = run_all(module, scratch, base), run_all(module, scratch, None)
+            b, n = run_all(old, scratch, base), run_all(module, scratch, None)
             if b["errors"] or n["errors"]:
                 print(f"  {module.name}: {b['errors']} errors before, {n['errors']} now")
             print(_row(f"{module.stem[:24]}: Run All, fresh kernel", b["wall"], n["wall"],
