@@ -73,7 +73,7 @@ def evaluate(bank, examples, cache):
         model = Rater(bank, train, cache=cache)
         return model.probabilities(cache.get(test_texts), test_texts)
 
-    methods = {"rater (MiniLM + cues, LR)": rater, "TF-IDF + logistic regression": tfidf,
+    methods = {"rater (MiniLM+cues | TF-IDF)": rater, "TF-IDF + logistic regression": tfidf,
                "majority class": majority}
     practice = [e for e in examples if e.source == "practice item"]
     results = {}
@@ -150,7 +150,7 @@ def main() -> None:
             m = results[(name, part)]
             print(f"{name:<32}{label:<26}{m['direction']:>10.1%}{m['exact']:>8.1%}{m['qwk']:>7.2f}"
                   f"{m['ece']:>7.2f}")
-    rater, base = results[("rater (MiniLM + cues, LR)", "b")], results[("TF-IDF + logistic regression", "b")]
+    rater, base = results[("rater (MiniLM+cues | TF-IDF)", "b")], results[("TF-IDF + logistic regression", "b")]
     print(f"\nHeld out, rater vs TF-IDF: direction {rater['direction']:.1%} vs {base['direction']:.1%}, "
           f"QWK {rater['qwk']:.2f} vs {base['qwk']:.2f} (target: 85 %, 0.80)")
     t = timing()
