@@ -279,7 +279,7 @@ class Rater:
             self.weights = _fit(self._embeddings, examples)
             if model_file:
                 _write_weights(model_file, self.weights)
-        self._vectorizers = _vectorizers(self.weights)
+        self._wording = _Wording(self.weights)
 
     def fingerprint(self) -> str:
         """A digest of the trained model's numbers: equal fingerprints, equal readings."""
@@ -294,7 +294,7 @@ class Rater:
         w = self.weights
         x = np.vstack([features(v, t) for v, t in zip(embeddings, texts)])
         meaning = _softmax(x @ w["position_coef"].T + w["position_intercept"])
-        wording = _softmax(_tfidf_matrix(self._vectorizers, texts) @ w["tfidf_coef"].T + w["tfidf_intercept"])
+        wording = _softmax(self._wording.matrix(texts) @ w["tfidf_coef"].T + w["tfidf_intercept"])
         out = np.zeros((len(texts), len(POSITIONS)))
         for column, cls in enumerate(w["classes"]):
             out[:, POSITIONS.index(int(cls))] = ((1 - TFIDF_WEIGHT) * meaning[:, column]
@@ -370,25 +370,55 @@ def _fit(embeddings: np.ndarray, examples: list[_Example]) -> dict[str, np.ndarr
     return weights
 
 
-def _vectorizers(weights: dict[str, np.ndarray]) -> list:
-    """The TF-IDF views rebuilt from their stored vocabulary and weights (no pickle)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+class _Wording:
+    """The TF-IDF views rebuilt from their stored vocabulary and weights, read without
+    scikit-learn (whose import alone costs a loaded machine seconds): the n-grams are the
+    ones sklearn's ``TfidfVectorizer`` reads, which a test checks text by text."""
 
-    built = []
-    for name, settings in TFIDF_VIEWS.items():
-        vocabulary = weights[f"tfidf_{name}_vocabulary"].tolist()
-        settings = {k: v for k, v in settings.items() if k != "min_df"}  # the vocabulary is fixed
-        vectorizer = TfidfVectorizer(vocabulary=dict(zip(vocabulary, range(len(vocabulary)))), **settings)
-        vectorizer.fit([""])  # fixes the vocabulary; the weights are the stored ones
-        vectorizer.idf_ = weights[f"tfidf_{name}_idf"]
-        built.append(vectorizer)
-    return built
+    _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # sklearn's default token_pattern
+    _SPACES = re.compile(r"\s\s+")
 
+    def __init__(self, weights: dict[str, np.ndarray]):
+        self._views = []
+        offset = 0
+        for name, settings in TFIDF_VIEWS.items():
+            vocabulary = weights[f"tfidf_{name}_vocabulary"].tolist()
+            index = {gram: offset + i for i, gram in enumerate(vocabulary)}
+            self._views.append((name, settings["ngram_range"], index, weights[f"tfidf_{name}_idf"], offset))
+            offset += len(vocabulary)
+        self.width = offset
 
-def _tfidf_matrix(vectorizers: list, texts: list[str]):
-    from scipy.sparse import hstack
+    def grams(self, view: str, ngram_range: tuple[int, int], text: str) -> list[str]:
+        low, high = ngram_range
+        text = text.lower()
+        if view == "word":
+            tokens = self._TOKEN.findall(text)
+            return [" ".join(tokens[i:i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)]
+        grams = []
+        for word in self._SPACES.sub(" ", text).split():
+            word = f" {word} "
+            for n in range(low, high + 1):
+                grams.extend(word[i:i + n] for i in range(max(len(word) - n + 1, 1)))
+                if len(word) <= n:  # a short word counts once
+                    break
+        return grams
 
-    return hstack([v.transform(texts) for v in vectorizers]).tocsr()
+    def matrix(self, texts: list[str]) -> np.ndarray:
+        """One row per text: sublinear TF times IDF, each view L2-normalised."""
+        out = np.zeros((len(texts), self.width))
+        for row, text in enumerate(texts):
+            for view, ngram_range, index, idf, offset in self._views:
+                counts: dict[int, int] = {}
+                for gram in self.grams(view, ngram_range, text):
+                    column = index.get(gram)
+                    if column is not None:
+                        counts[column] = counts.get(column, 0) + 1
+                if not counts:
+                    continue
+                columns = np.fromiter(counts, dtype=np.int64)
+                values = (1 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * idf[columns - offset]
+                out[row, columns] = values / np.linalg.norm(values)
+        return out
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

@@ -148,6 +148,20 @@ def test_the_reading_averages_the_meaning_and_the_wording_readers(rater, monkeyp
     assert meaning.sum() == pytest.approx(1.0) and wording.sum() == pytest.approx(1.0)
 
 
+def test_the_wording_reader_reads_as_sklearns_tfidf_does(rater):
+    """The rater reads TF-IDF without importing scikit-learn; its rows equal sklearn's."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [e.text for e in rater.examples[::7]] + [
+        "Ünïcode, tabs\tand\n\nnewlines;  double  spaces", "I", "a b c", "", "Don't — don't say that!!",
+        "ok ok ok ok ok", "naïve café résumé"]
+    fitted = [TfidfVectorizer(**settings).fit([e.text for e in rater.examples])
+              for settings in rater_module.TFIDF_VIEWS.values()]
+    expected = hstack([v.transform(texts) for v in fitted]).toarray()
+    assert np.allclose(rater._wording.matrix(texts), expected, atol=1e-12)
+
+
 def test_a_model_file_without_every_part_is_retrained(rater, tmp_path):
     stale = tmp_path / "model.npz"
     np.savez(stale, **{k: v for k, v in rater.weights.items() if not k.startswith("tfidf")})
