@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/rater.py
 
 Prints, in one run, for the rater and two baselines trained on the same data (the majority
-class; TF-IDF word and character n-grams with logistic regression):
+class; TF-IDF word and character n-grams with logistic regression). The rater averages a
+MiniLM-embedding-plus-wording-cues model with a TF-IDF model of the same kind as the
+baseline, so the baseline row is also the rater's wording half on its own:
 
 - (a) leave-one-vignette-out cross-validation on the practice split: each practice
   vignette's keyed responses are read by a model trained on every other practice vignette
@@ -14,7 +16,8 @@ class; TF-IDF word and character n-grams with logistic regression):
 with direction accuracy (collusive / attuned / confrontational), exact accuracy,
 quadratic-weighted kappa and expected calibration error (10 bins of top probability);
 then the rater's load time, time per response (wall and CPU) and what it adds to install.
-The machine is shared: wall times vary with load, CPU times less so.
+The machine is shared: wall times vary with load, CPU times less so. Takes 20-40 minutes on
+a loaded two-core machine (57 folds, each training the rater's two models).
 """
 
 from __future__ import annotations
