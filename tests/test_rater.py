@@ -113,6 +113,62 @@ def test_the_student_model_never_learns_an_assessment_key(tmp_path):
     assert not any(e.vignette_id in assessment for e in reading.evidence)
 
 
+def test_no_assessment_response_or_wording_is_in_the_training_set():
+    """No training text is (even nearly) an assessment response, and the TF-IDF reader's
+    vocabulary comes from the training texts alone."""
+    bank = load_bank()
+    examples = training_examples(bank)
+
+    def normal(text):
+        return " ".join(text.lower().split())
+
+    assessment = {normal(r.text) for i in bank.ids(split="assessment") for r in bank.item(i).responses}
+    assert assessment and not assessment & {normal(e.text) for e in examples}
+    weights = Rater(bank, examples).weights
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    words = TfidfVectorizer(**rater_module.TFIDF_VIEWS["word"]).fit([e.text for e in examples])
+    assert sorted(weights["tfidf_word_vocabulary"].tolist()) == sorted(words.vocabulary_)
+
+
+def test_the_reading_averages_the_meaning_and_the_wording_readers(rater, monkeypatch):
+    """Both halves count: with the wording reader's share at 0 or 1 the probabilities change,
+    and the default lies between them."""
+    from grader.encoder import encoder
+
+    text = "Have you thought about joining a choir? Keeping busy helps a lot of people."
+    embedding = encoder().encode(text)[None, :]
+    blended = rater.probabilities(embedding, [text])[0]
+    monkeypatch.setattr(rater_module, "TFIDF_WEIGHT", 0.0)
+    meaning = rater.probabilities(embedding, [text])[0]
+    monkeypatch.setattr(rater_module, "TFIDF_WEIGHT", 1.0)
+    wording = rater.probabilities(embedding, [text])[0]
+    assert not np.allclose(meaning, wording)
+    assert np.allclose(blended, 0.5 * meaning + 0.5 * wording)
+    assert meaning.sum() == pytest.approx(1.0) and wording.sum() == pytest.approx(1.0)
+
+
+def test_the_wording_reader_reads_as_sklearns_tfidf_does(rater):
+    """The rater reads TF-IDF without importing scikit-learn; its rows equal sklearn's."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [e.text for e in rater.examples[::7]] + [
+        "Ünïcode, tabs\tand\n\nnewlines;  double  spaces", "I", "a b c", "", "Don't — don't say that!!",
+        "ok ok ok ok ok", "naïve café résumé"]
+    fitted = [TfidfVectorizer(**settings).fit([e.text for e in rater.examples])
+              for settings in rater_module.TFIDF_VIEWS.values()]
+    expected = hstack([v.transform(texts) for v in fitted]).toarray()
+    assert np.allclose(rater._wording.matrix(texts), expected, atol=1e-12)
+
+
+def test_a_model_file_without_every_part_is_retrained(rater, tmp_path):
+    stale = tmp_path / "model.npz"
+    np.savez(stale, **{k: v for k, v in rater.weights.items() if not k.startswith("tfidf")})
+    assert Rater(rater.bank, rater.examples, model_file=stale).fingerprint() == rater.fingerprint()
+    assert rater_module._read_weights(stale) is not None  # rewritten whole
+
+
 def test_a_rekeyed_practice_response_retrains_the_model(bank_copy):
     before = load_rater(load_bank(bank_copy)).fingerprint()
     original = load_bank(bank_copy).item("ep-001").responses[0]
