@@ -38,8 +38,9 @@ _FEEDBACK_BODY = re.compile(r"(<div class='dialectic-feedback'><b>[^<]*</b>).*?(
 class FeedbackPolicy(NbGraderPreprocessor):
     """Feedback without hidden tests, keys (by default) or zeros that are not grades."""
 
-    show = Unicode("scores", help="'scores': item feedback shows points only; 'full': the rationales too.").tag(
-        config=True)
+    show = Unicode(
+        "scores", help="'scores': item feedback shows points only; 'full': the rationales too."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -48,7 +49,9 @@ class FeedbackPolicy(NbGraderPreprocessor):
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
                 if meta.get("grade"):
-                    grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                    grade = gb.find_grade(
+                        meta["grade_id"], info["notebook"], info["assignment"], info["student"]
+                    )
                     if awaiting_hand_grading(grade.needs_manual_grade, grade.manual_score):
                         meta["awaiting"] = True
                         pending += float(grade.max_score)
@@ -63,7 +66,11 @@ class FeedbackPolicy(NbGraderPreprocessor):
             return
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                output["traceback"] = [
+                    f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+                ]
             elif self.show == "scores" and "text/html" in output.get("data", {}):
-                output["data"]["text/html"] = _FEEDBACK_BODY.sub(r"\1\2", output["data"]["text/html"])
+                output["data"]["text/html"] = _FEEDBACK_BODY.sub(
+                    r"\1\2", output["data"]["text/html"]
+                )
                 output["data"].pop("text/plain", None)

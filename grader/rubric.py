@@ -30,7 +30,8 @@ class Criterion:
 
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(
-        "empathy", "Empathy",
+        "empathy",
+        "Empathy",
         "Does the response convey an accurate, felt understanding of the client's experience?",
         (
             "Misses or contradicts what the client feels; responds to content only or to the therapist's own agenda.",
@@ -41,7 +42,8 @@ CRITERIA: tuple[Criterion, ...] = (
         ),
     ),
     Criterion(
-        "warmth", "Warmth, acceptance and understanding",
+        "warmth",
+        "Warmth, acceptance and understanding",
         "Does the response carry regard for the client as a person, without judgement or coldness?",
         (
             "Cold, judging, mocking or impatient; the client is likely to feel criticised.",
@@ -52,7 +54,8 @@ CRITERIA: tuple[Criterion, ...] = (
         ),
     ),
     Criterion(
-        "repair", "Rupture-repair responsiveness",
+        "repair",
+        "Rupture-repair responsiveness",
         "When the alliance is strained, does the response notice it and help repair it?",
         (
             "Ignores the strain or makes it worse: defends, blames, retaliates or capitulates.",
@@ -63,7 +66,8 @@ CRITERIA: tuple[Criterion, ...] = (
         ),
     ),
     Criterion(
-        "bond", "Alliance bond",
+        "bond",
+        "Alliance bond",
         "Does the response strengthen the sense of working together on the client's goals?",
         (
             "Works against collaboration: imposes, withdraws, or leaves the client alone with the problem.",
@@ -91,10 +95,14 @@ def as_html() -> str:
     rows = []
     for c in CRITERIA:
         cells = "".join(f"<td>{html.escape(a)}</td>" for a in c.anchors)
-        rows.append(f"<tr><th scope='row'>{html.escape(c.title)}<br><small>{html.escape(c.question)}</small></th>{cells}</tr>")
-    return (f"<table class='dialectic-rubric'><caption>Rubric for free-text responses (1-5; 3 = an "
-            f"average trainee response)</caption><thead><tr><th scope='col'>criterion</th>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        rows.append(
+            f"<tr><th scope='row'>{html.escape(c.title)}<br><small>{html.escape(c.question)}</small></th>{cells}</tr>"
+        )
+    return (
+        f"<table class='dialectic-rubric'><caption>Rubric for free-text responses (1-5; 3 = an "
+        f"average trainee response)</caption><thead><tr><th scope='col'>criterion</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def as_markdown() -> str:

@@ -126,15 +126,26 @@ ATTACKS = {
     "replace_scoring_function": (REPLACE_SCORING, None, "replaces part of grader"),
     "fake_module_in_sys_modules": (FAKE_MODULE, None, "sys.modules"),
     "import_hook": (IMPORT_HOOK, None, "meta_path"),
-    "shadowed_builtins": (None, SHADOW_BUILTINS + "\nimport pandas as pd\nspectrum_summary = pd.DataFrame("
-                          "{'responses': [1] * 5, 'mean_carkhuff': [1.0] * 5}, index=[-2, -1, 0, 1, 2])",
-                          "replaces part of builtins"),
+    "shadowed_builtins": (
+        None,
+        SHADOW_BUILTINS + "\nimport pandas as pd\nspectrum_summary = pd.DataFrame("
+        "{'responses': [1] * 5, 'mean_carkhuff': [1.0] * 5}, index=[-2, -1, 0, 1, 2])",
+        "replaces part of builtins",
+    ),
     "always_equal_object": (None, ALWAYS_EQUAL, "cannot be handed in"),
     "patched_pandas_numpy": (None, PATCH_PANDAS, "replaces part of pandas"),
     "imitated_score_output": (IMITATE_SCORE, None, "code cells the release does not have"),
-    "answers_rewritten_while_grading": (REWRITE_ANSWERS, None, "was changed while the notebook ran"),
+    "answers_rewritten_while_grading": (
+        REWRITE_ANSWERS,
+        None,
+        "was changed while the notebook ran",
+    ),
     "keys_read_from_files": (READ_KEY_FILES, None, "FileNotFoundError"),
-    "keys_from_environment_and_modules": (KEYS_FROM_ENV_AND_MODULES, None, "code cells the release does not have"),
+    "keys_from_environment_and_modules": (
+        KEYS_FROM_ENV_AND_MODULES,
+        None,
+        "code cells the release does not have",
+    ),
     "ipython_event_hooks": (IPYTHON_HOOKS, None, "reaches into IPython"),
     "exception_read_as_points": (EXCEPTION_AS_POINTS, None, "replaces part of grader"),
     "display_and_namespace_hooks": (DISPLAY_HOOK, None, "reaches into IPython"),
@@ -158,7 +169,9 @@ def forged(tmp_path_factory):
             added = added.replace("ANSWERS", repr(answers))
             nb.cells.insert(2, nbformat.v4.new_code_cell(added))
         if answer:
-            cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == CODE_CELL)
+            cell = next(
+                c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == CODE_CELL
+            )
             cell.source = answer
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -223,17 +236,28 @@ def test_an_honest_submission_in_the_same_run_keeps_full_marks(forged):
 def test_feedback_holds_no_hidden_test_and_no_key_by_default(forged):
     course, _ = forged
     source = nbformat.read(course / "exercises" / A / f"{A}.ipynb", as_version=4)
-    hidden = {line.strip() for cell in source.cells for block in HIDDEN_TESTS.findall(cell.source)
-              for line in block.splitlines() if len(line.strip()) > 12 and "HIDDEN TESTS" not in line}
+    hidden = {
+        line.strip()
+        for cell in source.cells
+        for block in HIDDEN_TESTS.findall(cell.source)
+        for line in block.splitlines()
+        if len(line.strip()) > 12 and "HIDDEN TESTS" not in line
+    }
     bank = load_bank()
-    keys = {r.rationale[:60] for item_id in bank.ids(split="assessment") for r in bank.item(item_id).responses}
+    keys = {
+        r.rationale[:60]
+        for item_id in bank.ids(split="assessment")
+        for r in bank.item(item_id).responses
+    }
     pages = list((course / "feedback").rglob("*.html"))
     assert len(pages) == len(ATTACKS) + 1
     for page in pages:
         text = html.unescape(page.read_text(encoding="utf-8"))
         assert not [line for line in hidden if line in text], page
         assert not [key for key in keys if key in text], page
-    honest = html.unescape((course / "feedback" / "honest" / A / f"{A}.html").read_text(encoding="utf-8"))
+    honest = html.unescape(
+        (course / "feedback" / "honest" / A / f"{A}.html").read_text(encoding="utf-8")
+    )
     assert "awaiting hand grading" in honest and "Score: 13.0 / 13.0" in honest
 
 
@@ -241,16 +265,29 @@ def test_graded_notebooks_hold_no_assessment_key(forged):
     """What the key-hunting submissions printed came from a bank without assessment keys."""
     course, _ = forged
     bank = load_bank()
-    keys = {r.rationale[:60] for item_id in bank.ids(split="assessment") for r in bank.item(item_id).responses}
-    for attack in ("keys_read_from_files", "keys_from_environment_and_modules", "chart_that_reads_the_key_file"):
+    keys = {
+        r.rationale[:60]
+        for item_id in bank.ids(split="assessment")
+        for r in bank.item(item_id).responses
+    }
+    for attack in (
+        "keys_read_from_files",
+        "keys_from_environment_and_modules",
+        "chart_that_reads_the_key_file",
+    ):
         text = (course / "autograded" / attack / A / f"{A}.ipynb").read_text(encoding="utf-8")
         assert not [key for key in keys if key in text], attack
 
 
 def _charts(course: Path, student: str) -> list[dict]:
     nb = nbformat.read(course / "autograded" / student / A / f"{A}.ipynb", as_version=4)
-    return [o.data for c in nb.cells if c.cell_type == "code" for o in c.outputs
-            if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    return [
+        o.data
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "application/vnd.vegalite.v5+json" in o.get("data", {})
+    ]
 
 
 def test_charts_get_images_only_when_the_release_draws_them(forged):
@@ -258,7 +295,9 @@ def test_charts_get_images_only_when_the_release_draws_them(forged):
     course, _ = forged
     honest = _charts(course, "honest")
     assert honest and all(c["image/svg+xml"].startswith("<svg") for c in honest)
-    made_up = [c for c in _charts(course, "chart_that_reads_the_key_file") if "url" in json.dumps(c)]
+    made_up = [
+        c for c in _charts(course, "chart_that_reads_the_key_file") if "url" in json.dumps(c)
+    ]
     assert made_up and not [c for c in made_up if "image/svg+xml" in c]
 
 
@@ -278,8 +317,12 @@ def test_plain_nbgrader_still_grades_these_assignments(forged, tmp_path):
         target.mkdir(parents=True)
         for path in (course / "submitted" / student / A).iterdir():
             target.joinpath(path.name).write_bytes(path.read_bytes())
-    done = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A], cwd=plain,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "autograde", A],
+        cwd=plain,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert _auto_points(plain, "honest") == 13
     # the weakness this project's autograde closes: the same forgery succeeds under plain nbgrader

@@ -154,9 +154,15 @@ def test_loopback_addresses(host, loopback):
 
 
 def test_settings_travel_to_the_hub_through_the_environment():
-    settings = HubSettings(root=Path("/srv/x"), roster=Path("/srv/r.csv"), auth="pam",
-                           service_port=9100, hub_api_port=9101, proxy_api_port=9102,
-                           admin_token="t")
+    settings = HubSettings(
+        root=Path("/srv/x"),
+        roster=Path("/srv/r.csv"),
+        auth="pam",
+        service_port=9100,
+        hub_api_port=9101,
+        proxy_api_port=9102,
+        admin_token="t",
+    )
     assert HubSettings.from_environment(settings.to_environment()) == settings
 
 

@@ -80,7 +80,9 @@ def test_report_tables_fit_and_read_cleanly(report, width):
             page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(report.as_uri())
             page.screenshot(path=str(ARTIFACTS / f"report-{width}.png"), full_page=True)
-            tables = page.evaluate("() => [...document.querySelectorAll('table')].map(t => t.dataset.table)")
+            tables = page.evaluate(
+                "() => [...document.querySelectorAll('table')].map(t => t.dataset.table)"
+            )
             problems = page.evaluate(LAYOUT_PROBLEMS)
         finally:
             browser.close()

@@ -68,7 +68,9 @@ class Graded:
 
 def failed(task: Task, reason: str, notes: list | None = None, seconds: float = 0.0) -> Graded:
     """The result of a submission that could not be graded."""
-    return Graded(task.assignment, task.student_id, False, reason, scratch(task), seconds, notes=notes or [])
+    return Graded(
+        task.assignment, task.student_id, False, reason, scratch(task), seconds, notes=notes or []
+    )
 
 
 def scratch(task: Task) -> Path:
