@@ -29,8 +29,8 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 from nbgrader.api import Gradebook  # noqa: E402
 
 from grader.autograde import autograde_cohort, check_isolation  # noqa: E402
-from grader.simulate import simulate_cohort  # noqa: E402
 from grader.demo import nbgrader, prepare_course  # noqa: E402
+from grader.simulate import simulate_cohort  # noqa: E402
 
 ASSIGNMENTS = ("m02_empathic_process", "m07_alliance_and_the_spectrum")
 TARGET = 2.5

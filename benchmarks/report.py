@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 from grader import analytics  # noqa: E402
-from grader.simulate import keyed_answers  # noqa: E402
-from grader.itembank import load_bank  # noqa: E402
 from grader.demo import assignments  # noqa: E402
+from grader.itembank import load_bank  # noqa: E402
 from grader.report import build_report  # noqa: E402
+from grader.simulate import keyed_answers  # noqa: E402
 
 TARGET_S = 10.0
 

@@ -1068,9 +1068,8 @@ def _report(args) -> int:
 
 def _export(args) -> int:
     from grader.analytics import load_cohort
-    from grader.lms_export import export_grades
-
     from grader.hand_grading import AWAITING_HAND_GRADING
+    from grader.lms_export import export_grades
     from grader.wording import counted
 
     done = export_grades(load_cohort(args.course, args.db_url), args.course, args.format, args.out)

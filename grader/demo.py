@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.autograde import autograde_cohort
-from grader.simulate import simulate_cohort
 from grader.errors import GraderError
 from grader.paths import REPO_ROOT
 from grader.report import build_report
+from grader.simulate import simulate_cohort
 
 STEPS = ("generate", "release", "simulate", "autograde", "feedback")
 #: After every assignment: two simulated raters score the written answers, then the report.

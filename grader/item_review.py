@@ -30,12 +30,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from grader.atomic_file import write_atomically
 from grader.dictionary import load_dictionary, read_table
 from grader.errors import GraderError, Problem
+from grader.file_lock import locked
 from grader.itembank import AREAS, ItemBank, Vignette, load_bank
 from grader.pseudonyms import course_secret, review_code
-from grader.atomic_file import write_atomically
-from grader.file_lock import locked
 from grader.ratings import (
     ImportReport,
     RatingSheetError,

@@ -18,11 +18,11 @@ from grader.charts import SPECTRUM_COLOURS, alt, course_chart, practice_response
 # thresholds are named here as well, for the notebooks and the website's script
 from grader.choices import (
     CHOSEN_FIELDS,
-    LEAN_THRESHOLD,
+    LEAN_THRESHOLD,  # noqa: F401 (re-exported for the notebooks and the website's script)
     MIN_CHOICES_FOR_TENDENCY,
     chosen_fields,
     lean,
-)  # noqa: F401
+)
 from grader.errors import GraderError
 from grader.itembank import AREAS, DIFFICULTIES, ItemBank, load_bank
 from grader.lazy import lazy_import

@@ -28,9 +28,9 @@ import pandas as pd
 
 from grader import content_validity as cv
 from grader.agreement import krippendorff_alpha
+from grader.atomic_file import write_atomically
 from grader.errors import GraderError
 from grader.itembank import REVIEW_COLUMNS, ItemBank, load_bank
-from grader.atomic_file import write_atomically
 from grader.report import _CSS
 from grader.tables import CSS as TABLE_CSS
 from grader.tables import frame_table as _table

@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 
 from grader import answers as answer_file
-from grader.gradecells import REQUIRE_CALL
 from grader.errors import GraderError
+from grader.gradecells import REQUIRE_CALL
 from grader.itembank import MARKERS, PATTERNS, ItemBank, Vignette, load_bank
 
 LEANS = ("collusive", "confrontational", "balanced")

@@ -8,8 +8,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.autograde import autograde_cohort, record_path
-from grader.simulate import simulate_cohort
 from grader.demo import nbgrader, prepare_course
+from grader.simulate import simulate_cohort
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "m07_alliance_and_the_spectrum"

@@ -20,8 +20,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.autograde import autograde_cohort, check_isolation
-from grader.simulate import simulate_cohort
 from grader.demo import nbgrader, prepare_course
+from grader.simulate import simulate_cohort
 
 pytestmark = pytest.mark.slow
 A = "m07_alliance_and_the_spectrum"

@@ -21,10 +21,10 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.autograde import autograde_cohort, check_isolation
-from grader.simulate import keyed_answers
+from grader.demo import nbgrader, prepare_course
 from grader.gradecells import HIDDEN_TESTS
 from grader.itembank import load_bank
-from grader.demo import nbgrader, prepare_course
+from grader.simulate import keyed_answers
 
 pytestmark = pytest.mark.slow
 

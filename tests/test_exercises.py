@@ -22,11 +22,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.simulate import keyed_answers, simulate_cohort, tasks_of
 from grader.itembank import load_bank
 from grader.paths import REPO_ROOT
 from grader.rubric import as_markdown as rubric_markdown
 from grader.scoring import score
+from grader.simulate import keyed_answers, simulate_cohort, tasks_of
 
 EXERCISES = REPO_ROOT / "exercises"
 ASSIGNMENTS = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir())

@@ -26,7 +26,6 @@ import pytest
 import requests
 
 from grader.cli import main
-from grader.simulate import keyed_answers
 from grader.errors import GraderError
 from grader.hub import (
     HubLayout,
@@ -41,6 +40,7 @@ from grader.hub import (
     setup_courses,
 )
 from grader.paths import REPO_ROOT
+from grader.simulate import keyed_answers
 
 PREFIX = Path(os.environ.get("DIALECTIC_HUB_PREFIX", "/opt/dialectic-hub"))
 ARTIFACTS = REPO_ROOT / "test-artifacts"

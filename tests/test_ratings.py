@@ -18,7 +18,6 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.agreement import NOT_ENOUGH, agreement_table
-from grader.simulate import roster
 from grader.dictionary import load_dictionary
 from grader.pseudonyms import ANSWER_PATTERN, answer_id, course_secret, pseudonym
 from grader.ratings import (
@@ -34,6 +33,7 @@ from grader.ratings import (
     simulate_ratings,
 )
 from grader.rubric import CRITERION_KEYS, as_markdown
+from grader.simulate import roster
 from grader.written_answers import vignette_of
 
 ASSIGNMENT = "m04_rupture_repair"

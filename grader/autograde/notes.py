@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 #: Errors from student code worth the instructor's eye: the sandbox refusing something, or a limit.
 SYSTEM_ERRORS = {
     "OSError",

@@ -21,12 +21,12 @@ import nbformat
 
 from grader import handin, paths, sandbox
 from grader.answers import FILENAME
-from grader.charts import CHART_IMAGES_ENV
 from grader.autograde import chart_images, trusted
 from grader.autograde.gradebook import read_results
 from grader.autograde.inspection import inspect_submission
 from grader.autograde.notes import failure_reason, run_notes
 from grader.autograde.tasks import Graded, Task, failed, scratch
+from grader.charts import CHART_IMAGES_ENV
 
 
 def grade_submission(task: Task) -> Graded:
