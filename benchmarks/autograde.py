@@ -103,7 +103,8 @@ def main() -> int:
         print(f"dialectic autograde ran every kernel sandboxed; {check_isolation(ours).summary()}")
         print(f"plain nbgrader autograde:  {plain_s:7.1f} s  ({plain_s / n:5.2f} s per submission)")
         print(
-            f"dialectic autograde:       {ours_s:7.1f} s  ({ours_s / n:5.2f} s per submission, wall clock)"
+            f"dialectic autograde:       {ours_s:7.1f} s  "
+            f"({ours_s / n:5.2f} s per submission, wall clock)"
         )
         print(
             f"speedup:                   {plain_s / ours_s:7.2f}x  (target >= {TARGET}x: "
@@ -111,7 +112,8 @@ def main() -> int:
         )
         print(
             f"bare nbclient, one notebook: {floor:5.2f} s  -> overhead per notebook: nbgrader "
-            f"{plain_s / n - floor:+.2f} s, dialectic (x{args.workers} workers) {ours_s / n * args.workers - floor:+.2f} s"
+            f"{plain_s / n - floor:+.2f} s, dialectic (x{args.workers} workers) "
+            f"{ours_s / n * args.workers - floor:+.2f} s"
         )
         print(f"identical scores in every cell: {'yes' if same else 'NO'}")
         return 0 if same else 1

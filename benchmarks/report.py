@@ -192,7 +192,8 @@ def main() -> int:
         print(f"build synthetic gradebook:        {built:7.2f} s")
         print(f"baseline read (nbgrader objects): {baseline:7.2f} s  ({read:,} grades)")
         print(
-            f"grader.analytics.load_cohort:     {ours:7.2f} s  -> {baseline / ours:.1f}x faster than baseline"
+            f"grader.analytics.load_cohort:     {ours:7.2f} s  -> "
+            f"{baseline / ours:.1f}x faster than baseline"
         )
         print(
             f"full report (--pseudonymize):     {report:7.2f} s  (target < {TARGET_S:.0f} s: "

@@ -83,7 +83,8 @@ def landis_koch(value: float) -> str:
 
 
 def krippendorff_label(value: float) -> str:
-    """Krippendorff's (2004) reading of alpha: rely on data only from .800, tentatively from .667."""
+    """Krippendorff's (2004) reading of alpha: rely on data only from .800,
+    tentatively from .667."""
     return "reliable" if value >= 0.800 else "tentative" if value >= 0.667 else "unreliable"
 
 
@@ -458,13 +459,16 @@ def agreement_record(ratings: pd.DataFrame, table: pd.DataFrame, worst: pd.DataF
 
 
 def agreement_text(ratings: pd.DataFrame, table: pd.DataFrame, worst: pd.DataFrame) -> str:
-    """The coefficients per criterion, each with its reading, and the largest disagreements, as a table."""
+    """The coefficients per criterion, each with its reading, and the largest disagreements,
+    as a table."""
     raters = sorted(ratings["rater"].unique())
     lines = [
         f"Agreement of {len(raters)} rater(s) ({', '.join(raters)}) on "
         f"{ratings['answer_id'].nunique()} written answers.",
         "",
-        f"{'criterion':<10}{'n':>4}  {'ICC(2,1) [95% CI]':<52}{'weighted kappa':<26}alpha (ordinal)",
+        f"{'criterion':<10}{'n':>4}  "
+        f"{'ICC(2,1) [95% CI]':<52}{'weighted kappa':<26}alpha "
+        "(ordinal)",
     ]
     for row in table.itertuples():
         icc_text = _number(row.icc, row.icc_label)
@@ -475,14 +479,16 @@ def agreement_text(ratings: pd.DataFrame, table: pd.DataFrame, worst: pd.DataFra
             if row.icc_ci_label != row.icc_label:
                 icc_text += f" (CI {row.icc_ci_label})"
         lines.append(
-            f"{row.criterion:<10}{row.n:>4}  {icc_text:<52}{_number(row.kappa, row.kappa_label):<26}"
-            f"{_number(row.alpha, row.alpha_label)}"
+            f"{row.criterion:<10}{row.n:>4}  "
+            f"{icc_text:<52}{_number(row.kappa, row.kappa_label):<26}{_number(row.alpha, row.alpha_label)}"
         )
     lines += [
         "",
-        "ICC(2,1): two-way random effects, absolute agreement, single rater (Shrout & Fleiss 1979),",
+        "ICC(2,1): two-way random effects, absolute agreement, "
+        "single rater (Shrout & Fleiss 1979),",
         "read by Koo & Li (2016), who advise judging by the whole CI. Kappa: quadratic weights,",
-        "read by Landis & Koch (1977). Alpha: Krippendorff, ordinal (>= .800 reliable, >= .667 tentative).",
+        "read by Landis & Koch (1977). Alpha: Krippendorff, ordinal "
+        "(>= .800 reliable, >= .667 tentative).",
     ]
     notes = [f"  {row.criterion}: {row.note}" for row in table.itertuples() if row.note]
     if notes:

@@ -46,7 +46,8 @@ SUPPORT_BELOW = 0.5
 
 @dataclass(frozen=True)
 class GradedCohort:
-    """A real cohort after grading, as tidy frames: its gradebook's scores and its collected answers.
+    """A real cohort after grading, as tidy frames: its gradebook's scores and its collected
+    answers.
 
     (Simulated cohorts come from :mod:`grader.simulate`; charts of a graded cohort are in
     :mod:`grader.cohort_view`.)
@@ -189,7 +190,8 @@ def _items(grades: pd.DataFrame, course: Path, bank: ItemBank) -> pd.DataFrame:
 
 
 def _chosen(course: Path, submissions: pd.DataFrame, bank: ItemBank) -> pd.DataFrame:
-    """What each student chose, from their collected responses.json (missing or unreadable: nothing).
+    """What each student chose, from their collected responses.json (missing or unreadable:
+    nothing).
 
     The file is read as the trusted grader reads it (:class:`grader.answers.AnswerStore`); one
     it refused scored 0 already, and adds no choices here either.
@@ -315,7 +317,8 @@ def _groups(total: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _distractors(
     group: pd.DataFrame, upper: pd.Series, lower: pd.Series, bank: ItemBank
 ) -> tuple[str, list[str]]:
-    """For choose items: who picked each spectrum position, and wrong options strong students like."""
+    """For choose items: who picked each spectrum position,
+    and wrong options strong students like."""
     if group["task"].iloc[0] != "choose" or group["chosen"].isna().all():
         return "", []
     best = bank.item(group["item_id"].iloc[0]).best.response_id

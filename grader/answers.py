@@ -5,7 +5,8 @@ restart, a reopened notebook and nbgrader's autograde (which collects the file w
 notebook). The file holds one entry per item id, with a ``schema_version``::
 
     {"schema_version": 1,
-     "answers": {"rw-014": {"choose": {"value": "rw-014-c", "saved_at": "2026-11-22T10:00:00+00:00"}}},
+     "answers": {"rw-014": {"choose": {"value": "rw-014-c", "saved_at":
+     "2026-11-22T10:00:00+00:00"}}},
      "reflections": {"alliance-1": {"text": "...", "saved_at": "..."}}}
 
 Every save is first appended to a journal and then written to the file atomically, both
@@ -209,7 +210,8 @@ class AnswerStore:
             os.fsync(handle.fileno())
 
     def _replay(self) -> tuple[dict, int, list[str]]:
-        """The answers as the journal has them, how many saves it held, and what it could not read."""
+        """The answers as the journal has them, how many saves it held,
+        and what it could not read."""
         document = empty_document()
         try:
             legacy = self._read(self.legacy_backup_path)
@@ -268,7 +270,8 @@ class AnswerStore:
             raise AnswerStoreError(f"{path} is not UTF-8 text ({exc}).{advice}") from exc
         except json.JSONDecodeError as exc:
             raise AnswerStoreError(
-                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).{advice}"
+                f"{path} is not valid JSON (line {exc.lineno}, column "
+                f"{exc.colno}: {exc.msg}).{advice}"
             ) from exc
         problem = _document_problem(document)
         if problem:
@@ -284,7 +287,8 @@ def empty_document() -> dict:
 
 
 def add_answer(document: dict, item_id: str, task: str, value, saved_at: str) -> None:
-    """Put ``value`` into ``document`` as the answer to ``task`` on ``item_id``, saved at ``saved_at``."""
+    """Put ``value`` into ``document`` as the answer to ``task`` on ``item_id``,
+    saved at ``saved_at``."""
     problem = _value_problem(task, value)
     if problem:
         raise AnswerStoreError(f"the {task} answer for {item_id} {problem}.")
@@ -337,7 +341,8 @@ def _change_problem(change: dict) -> str | None:
 
 
 def _salvage(document: dict, damaged: bytes) -> list[str]:
-    """Add the readable answers of a damaged file that the journal lacks; name those that are lost."""
+    """Add the readable answers of a damaged file that the journal lacks;
+    name those that are lost."""
     text = damaged.decode("utf-8", errors="replace")
     try:
         old = json.loads(text)
@@ -396,7 +401,10 @@ def _document_problem(document) -> str | None:
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-            return f"schema_version {version} is newer than this grader reads ({SCHEMA_VERSION}); update the course"
+            return (
+                f"schema_version {version} is newer than this grader reads "
+                f"({SCHEMA_VERSION}); update the course"
+            )
         return f"schema_version is {version!r}, expected {SCHEMA_VERSION}"
     unknown = set(document) - {"schema_version", "answers", "reflections"}
     if unknown:

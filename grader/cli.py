@@ -172,18 +172,17 @@ def _parser() -> argparse.ArgumentParser:
         "autograde",
         parents=[course],
         help="autograde every submission of an assignment in parallel",
-        description="Grade each submission of each ASSIGNMENT with nbgrader's own autograde, several at "
-        "once, and write the same per-cell scores into the course's gradebook that "
-        "`nbgrader autograde` would. Submissions graded in an earlier run are skipped "
-        "(use --force to regrade); manual grades are never overwritten. A submission "
-        "nbgrader cannot grade is recorded with its reason and 0 points and flagged. Each "
-        "item is scored in this process from responses.json as submitted, and each code task's "
-        "checks run here on values its kernel hands out as data, so a submission's code "
-        "cannot change its own grade. Each notebook's kernel runs sandboxed (Linux): no "
-        "network; the instructor's item bank (it sees the student edition), the gradebook, source "
-        "notebooks and other submissions hidden; nothing writable but its own folder; "
-        "limits on CPU, memory, file size and processes. What this machine cannot give is "
-        "printed once at the start.",
+        description="Grade each submission of each ASSIGNMENT with nbgrader's own autograde, "
+        "several at once, and write the same per-cell scores into the course's gradebook that "
+        "`nbgrader autograde` would. Submissions graded in an earlier run are skipped (use "
+        "--force to regrade); manual grades are never overwritten. A submission nbgrader cannot "
+        "grade is recorded with its reason and 0 points and flagged. Each item is scored in this "
+        "process from responses.json as submitted, and each code task's checks run here on "
+        "values its kernel hands out as data, so a submission's code cannot change its own "
+        "grade. Each notebook's kernel runs sandboxed (Linux): no network; the instructor's item "
+        "bank (it sees the student edition), the gradebook, source notebooks and other "
+        "submissions hidden; nothing writable but its own folder; limits on CPU, memory, file "
+        "size and processes. What this machine cannot give is printed once at the start.",
     )
     autograde.add_argument(
         "assignment",
@@ -447,10 +446,10 @@ def _ratings_parser(commands, course: argparse.ArgumentParser) -> None:
     ratings = commands.add_parser(
         "ratings",
         help="blind rating sheets for written answers, and agreement between raters",
-        description="nbgrader keeps one manual score per cell. To measure agreement between raters, "
-        "export a blind rating sheet per rater (a CSV any spreadsheet opens), have each "
-        "rater score the written answers on the four rubric criteria, import the sheets, "
-        "and compute the agreement. Ratings live in COURSE/ratings/.",
+        description="nbgrader keeps one manual score per cell. To measure agreement between "
+        "raters, export a blind rating sheet per rater (a CSV any spreadsheet opens), have each "
+        "rater score the written answers on the four rubric criteria, import the sheets, and "
+        "compute the agreement. Ratings live in COURSE/ratings/.",
     )
     actions = ratings.add_subparsers(dest="action", metavar="ACTION", required=True)
     export = actions.add_parser(
@@ -491,8 +490,8 @@ def _ratings_parser(commands, course: argparse.ArgumentParser) -> None:
         "simulate",
         parents=[course],
         help="write a sheet filled by a simulated rater (demo and tests)",
-        description="Export a sheet and fill it as a plausible rater would: each answer's true level "
-        "from the item bank's keys for the candidate response it reproduces (3 when "
+        description="Export a sheet and fill it as a plausible rater would: each answer's true "
+        "level from the item bank's keys for the candidate response it reproduces (3 when "
         "unknown), plus a small bias per rater and noise per score, kept within 1-5. "
         "Deterministic for a seed. Import it like any other sheet.",
     )
@@ -506,12 +505,11 @@ def _ratings_parser(commands, course: argparse.ArgumentParser) -> None:
         "agreement",
         parents=[course],
         help="agreement between raters, per rubric criterion",
-        description="For each rubric criterion: the ICC (two-way random effects, absolute agreement, "
-        "single rater: Shrout & Fleiss ICC(2,1)) with its 95% CI and Koo & Li (2016) "
-        "reading, Cohen's quadratic-weighted kappa (two raters) with the Landis & Koch "
-        "reading, and Krippendorff's ordinal alpha; then the answers the raters disagree "
-        "on most, for a consensus discussion. Coefficients need at least 5 answers rated "
-        "by every rater.",
+        description="For each rubric criterion: the ICC (two-way random effects, absolute "
+        "agreement, single rater: Shrout & Fleiss ICC(2,1)) with its 95% CI and Koo & Li (2016) "
+        "reading, Cohen's quadratic-weighted kappa (two raters) with the Landis & Koch reading, "
+        "and Krippendorff's ordinal alpha; then the answers the raters disagree on most, for a "
+        "consensus discussion. Coefficients need at least 5 answers rated by every rater.",
     )
     agreement.add_argument("--json", action="store_true", help="print the results as JSON")
     agreement.add_argument(
@@ -525,14 +523,13 @@ def _ratings_parser(commands, course: argparse.ArgumentParser) -> None:
     rate = commands.add_parser(
         "rate",
         help="read written responses with the formative rater (machine reading, not a grade)",
-        description="Read each row of IN (a CSV with the columns id,item_id,text) with the formative "
-        "rater and write it to OUT with position (empty when the rater is unsure), "
-        "p_-2 ... p_+2, carkhuff_level, resonance, regulation, unsure (the reasons) and "
-        "error. A row that cannot be read (unknown item id, empty text, more than 2,000 "
-        "characters) is named with its reason and kept in OUT with the error; the rest "
-        "are rated, and the command then exits 1. The rater is trained only on practice "
-        "keys and the exemplar corpus: a formative estimate, never a grade or a clinical "
-        "judgement.",
+        description="Read each row of IN (a CSV with the columns id,item_id,text) with the "
+        "formative rater and write it to OUT with position (empty when the rater is unsure), "
+        "p_-2 ... p_+2, carkhuff_level, resonance, regulation, unsure (the reasons) and error. A "
+        "row that cannot be read (unknown item id, empty text, more than 2,000 characters) is "
+        "named with its reason and kept in OUT with the error; the rest are rated, and the "
+        "command then exits 1. The rater is trained only on practice keys and the exemplar "
+        "corpus: a formative estimate, never a grade or a clinical judgement.",
     )
     rate.add_argument(
         "--in", dest="inp", type=Path, required=True, metavar="IN", help="CSV to read"
@@ -554,16 +551,16 @@ def _items_parser(commands, course: argparse.ArgumentParser) -> None:
     items = commands.add_parser(
         "items",
         help="the item bank's keys: expert review by a panel, and the history of changed keys",
-        description="Validate the item bank's keys with a panel of your own faculty (`items review`), and "
-        "see how an item's keys changed across its versions (`items history`).",
+        description="Validate the item bank's keys with a panel of your own faculty (`items "
+        "review`), and see how an item's keys changed across its versions (`items history`).",
     )
     actions = items.add_subparsers(dest="action", metavar="ACTION", required=True)
     history = actions.add_parser(
         "history",
         help="the recorded key changes of one item, and its keys at a version",
-        description="Print every recorded change of an item's keys (version, response, old and new value, "
-        "reason). With --version, print the keys as they stood at that version, to explain a "
-        "grade given before a change.",
+        description="Print every recorded change of an item's keys (version, response, old and "
+        "new value, reason). With --version, print the keys as they stood at that version, to "
+        "explain a grade given before a change.",
     )
     history.add_argument("item", help="item id, e.g. rw-022")
     history.add_argument("--version", type=int, help="print the keys as they stood at this version")
@@ -572,21 +569,21 @@ def _items_parser(commands, course: argparse.ArgumentParser) -> None:
     review = actions.add_parser(
         "review",
         help="blind expert review of the keys: export sheets, import them, report",
-        description="A content-validity review by a panel of clinicians. Export one blind sheet per "
-        "reviewer (vignettes and shuffled responses under codes, no keys), have each reviewer "
-        "place every response on the spectrum, pick the best, rate each vignette's relevance "
-        "(1-4) and whether it is essential, and flag unsafe responses; import each sheet; then "
-        "report the panel's figures (I-CVI, S-CVI, Lawshe's CVR, Krippendorff's alpha) and the "
-        "keys the panel disagrees with. Ratings live in COURSE/item-review/.",
+        description="A content-validity review by a panel of clinicians. Export one blind sheet "
+        "per reviewer (vignettes and shuffled responses under codes, no keys), have each "
+        "reviewer place every response on the spectrum, pick the best, rate each vignette's "
+        "relevance (1-4) and whether it is essential, and flag unsafe responses; import each "
+        "sheet; then report the panel's figures (I-CVI, S-CVI, Lawshe's CVR, Krippendorff's "
+        "alpha) and the keys the panel disagrees with. Ratings live in COURSE/item-review/.",
     )
     steps = review.add_subparsers(dest="step", metavar="STEP", required=True)
     export = steps.add_parser(
         "export",
         parents=[course],
         help="write one blind review sheet per reviewer",
-        description="Write review-R01.csv ... review-RNN.csv and README.txt into --out. Each sheet holds "
-        "the chosen vignettes, each followed by its responses in an order of its own, under "
-        "codes that cannot be looked up in the public bank, with no key.",
+        description="Write review-R01.csv ... review-RNN.csv and README.txt into --out. Each "
+        "sheet holds the chosen vignettes, each followed by its responses in an order of its "
+        "own, under codes that cannot be looked up in the public bank, with no key.",
     )
     export.add_argument("--reviewers", type=int, required=True, help="how many reviewers (sheets)")
     export.add_argument("--out", type=Path, required=True, help="folder to write the sheets into")
@@ -620,9 +617,9 @@ def _items_parser(commands, course: argparse.ArgumentParser) -> None:
         "simulate",
         parents=[course],
         help="fill an exported sheet as a simulated reviewer would (demo and tests)",
-        description="Fill a sheet in place: each placement is the key, moved one step away from attuned "
-        "with probability --harsher when the key is one step off, plus a little noise; the keyed "
-        "best is marked; relevance 3-4. Deterministic for a seed.",
+        description="Fill a sheet in place: each placement is the key, moved one step away from "
+        "attuned with probability --harsher when the key is one step off, plus a little noise; "
+        "the keyed best is marked; relevance 3-4. Deterministic for a seed.",
     )
     simulate.add_argument("file", type=Path, help="an exported sheet")
     simulate.add_argument(
@@ -665,8 +662,9 @@ def _items_history(args) -> int:
         print(f"Keys of {args.item} at version {args.version} (now at version {item.version}):")
         for response_id, values in keys.items():
             print(
-                f"  {response_id}: position {values['spectrum_position']}, Carkhuff {values['carkhuff_level']}, "
-                f"resonance {values['resonance']}, regulation {values['regulation']}"
+                f"  {response_id}: position {values['spectrum_position']}, Carkhuff "
+                f"{values['carkhuff_level']}, resonance {values['resonance']}, regulation "
+                f"{values['regulation']}"
             )
         return 0
     changes = item_history(load_history(bank.directory), args.item)
@@ -689,8 +687,8 @@ def _review_export(args) -> int:
         args.course, args.reviewers, args.out, area=args.area, sample=args.sample, seed=args.seed
     )
     print(
-        f"Wrote {len(report.sheets)} blind review sheet(s) of {len(report.vignettes)} vignettes and "
-        f"{report.responses} responses to {args.out}:"
+        f"Wrote {len(report.sheets)} blind review sheet(s) of {len(report.vignettes)} vignettes "
+        f"and {report.responses} responses to {args.out}:"
     )
     for sheet in report.sheets:
         print(f"  {sheet}")
@@ -731,7 +729,8 @@ def _review_report(args) -> int:
     if args.record:
         recorded = record_in_bank(tables, bank)
         print(
-            f"Recorded the figures of {len(recorded)} vignette(s) in {bank.directory / 'vignettes.csv'}."
+            f"Recorded the figures of {len(recorded)} vignette(s) in "
+            f"{bank.directory / 'vignettes.csv'}."
         )
     return 0
 
@@ -768,7 +767,8 @@ def _validate_data(args) -> int:
     p = counts["physiology"]
     e = counts["exemplars"]
     print(
-        f"\nRater exemplars: {e['responses']} keyed responses, {e['vignettes']} exemplar vignettes - valid."
+        f"\nRater exemplars: {e['responses']} keyed responses, "
+        f"{e['vignettes']} exemplar vignettes - valid."
     )
     print(
         f"\nPhysiology: {p['dyads']} dyads, {p['episodes']} labelled episodes, "
@@ -792,12 +792,13 @@ def _rate(args) -> int:
     for problem in report.problems:
         print(f"dialectic rate: {problem}", file=sys.stderr)
     print(
-        f"Rated {report.rated} of {report.rows} responses ({report.unsure} unsure) into {args.out}. "
-        "A formative machine reading: not a grade."
+        f"Rated {report.rated} of {report.rows} responses ({report.unsure} unsure) into "
+        f"{args.out}. A formative machine reading: not a grade."
     )
     if report.problems:
         print(
-            f"{len(report.problems)} row(s) could not be rated; their reasons are in the error column.",
+            f"{len(report.problems)} row(s) could not be rated; "
+            "their reasons are in the error column.",
             file=sys.stderr,
         )
         return 1
@@ -872,7 +873,9 @@ def _sync_tests(args) -> int:
     stale = {path: cells for path, cells in stale.items() if cells}
     for path, cells in stale.items():
         print(
-            f"{path.relative_to(REPO_ROOT)}: {'differs' if args.check else 'rewrote'} {', '.join(cells)}"
+            f"{path.relative_to(REPO_ROOT)}: "
+            f"{'differs' if args.check else 'rewrote'} "
+            f"{', '.join(cells)}"
         )
     if not stale:
         print("Every item test cell matches grader.gradecells.item_test_source.")
@@ -1122,7 +1125,8 @@ def _answers(args) -> int:
 def _sheet_written(report, rater: str, simulated: bool = False) -> None:
     kind = "simulated ratings by" if simulated else "a blind sheet for"
     print(
-        f"Wrote {kind} {rater}: {report.rows} answers ({', '.join(report.assignments)}) to {report.sheet}."
+        f"Wrote {kind} {rater}: {report.rows} answers "
+        f"({', '.join(report.assignments)}) to {report.sheet}."
     )
     print(f"Instructions and rubric: {report.readme}")
     if report.unanswered:
@@ -1159,7 +1163,8 @@ def _ratings_import(args) -> int:
 
 
 def _imported(report, what: str) -> int:
-    """Print what a sheet import (ratings or item review) stored and refused; exit 1 on any refusal."""
+    """Print what a sheet import (ratings or item review) stored and refused;
+    exit 1 on any refusal."""
     print(
         f"{report.sheet} ({report.rater}): {report.rows} rows read; {report.added} {what} added, "
         f"{report.unchanged} unchanged, {report.replaced} replaced"
@@ -1171,15 +1176,16 @@ def _imported(report, what: str) -> int:
     if report.bad_rows:
         rows = report.bad_row_numbers
         print(
-            f"\n{len(rows)} bad row(s), nothing stored from them (row 1 is the first row under the header):",
+            f"\n{len(rows)} bad row(s), nothing stored from them (row "
+            "1 is the first row under the header):",
             file=sys.stderr,
         )
         for problem in report.bad_rows:
             print(f"  {problem}", file=sys.stderr)
     if report.conflicts:
         print(
-            f"\n{len(report.conflicts)} of the {what} differ from ones already stored and were not changed "
-            "(import again with --replace to take this sheet's):",
+            f"\n{len(report.conflicts)} of the {what} differ from ones already stored and were "
+            "not changed (import again with --replace to take this sheet's):",
             file=sys.stderr,
         )
         for problem in report.conflicts:

@@ -156,7 +156,8 @@ class StudentProfiles:
 
         row = self.table.loc[student_id]
         areas = "".join(
-            f"<tr><th scope='row'>{html.escape(area_name(a))}</th><td>{row[f'area_{a}']:.0%}</td></tr>"
+            f"<tr><th scope='row'>{html.escape(area_name(a))}</th>"
+            f"<td>{row[f'area_{a}']:.0%}</td></tr>"
             for a in AREAS
             if f"area_{a}" in row and pd.notna(row[f"area_{a}"])
         )
@@ -173,12 +174,12 @@ class StudentProfiles:
         )
         overall = score_text(row["score"], row["max_score"], int(row["awaiting"]))
         return (
-            f"<h4>{html.escape(student_id)}: overall {html.escape(overall)}</h4>"
-            f"<table><caption>Mean item credit by area</caption>{areas}</table>"
-            f"<table><caption>Score by assignment (share of graded points)</caption>{modules}</table>"
-            f"<p>Lean of chosen responses: <b>{html.escape(str(lean))}</b>. "
-            f"Support: {html.escape(row['support'] or 'no flag')}. A training signal for supervision, "
-            "not an attachment diagnosis.</p>"
+            f"<h4>{html.escape(student_id)}: overall {html.escape(overall)}</h4><table><caption>"
+            f"Mean item credit by area</caption>{areas}</table><table><caption>Score by "
+            f"assignment (share of graded points)</caption>{modules}</table><p>Lean of chosen "
+            f"responses: <b>{html.escape(str(lean))}</b>. Support: "
+            f"{html.escape(row['support'] or 'no flag')}. A training signal for supervision, not "
+            "an attachment diagnosis.</p>"
         )
 
     def _redraw(self) -> None:

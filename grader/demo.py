@@ -1,4 +1,5 @@
-"""The demo: the instructor's grading pipeline, step by step, with real nbgrader, on a simulated cohort.
+"""The demo: the instructor's grading pipeline, step by step, with real nbgrader, on a simulated
+cohort.
 
 A scratch course directory gets this course's ``nbgrader_config.py`` and ``exercises/``;
 each assignment then goes through generate_assignment, release_assignment (to a local
@@ -81,7 +82,8 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     )
     if result.returncode != 0:
         raise GraderError(
-            f"nbgrader {' '.join(args)} failed in {course}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            f"nbgrader {' '.join(args)} failed in "
+            f"{course}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         )
     return result
 

@@ -30,7 +30,8 @@ from grader.hand_grading import awaiting_hand_grading
 #: The template folder nbgrader_config.py adds to HTMLExporter.extra_template_basedirs.
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "dialectic_feedback"
-#: It extends nbgrader's feedback template (its conf.json names it the base), hence its own file name.
+#: It extends nbgrader's feedback template (its conf.json names it the base), hence its own file
+#: name.
 TEMPLATE_FILE = "dialectic.html.j2"
 _FEEDBACK_BODY = re.compile(r"(<div class='dialectic-feedback'><b>[^<]*</b>).*?(</div>)", re.S)
 

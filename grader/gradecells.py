@@ -101,7 +101,8 @@ def handed_names(source: str) -> list[str]:
 
 
 def sync_item_tests(path, write: bool = False) -> list[str]:
-    """Item test cells of a source notebook that differ from :func:`item_test_source`; rewritten when ``write``."""
+    """Item test cells of a source notebook that differ from :func:`item_test_source`;
+    rewritten when ``write``."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)

@@ -184,8 +184,8 @@ def vignette_text(item: Vignette) -> str:
     """What a reviewer reads of a vignette: the client, the context and the statement, no keys."""
     parts = [
         f"Area: {item.area.replace('_', ' ')}.",
-        f"Client: {item.client_age}, {item.client_gender.replace('_', ' ')}, {item.client_background}; "
-        f"{item.presenting_problem}.",
+        f"Client: {item.client_age}, {item.client_gender.replace('_', ' ')}, "
+        f"{item.client_background}; {item.presenting_problem}.",
         f"Context: {item.session_context}",
         f'The client says: "{item.client_statement}"',
     ]
@@ -208,29 +208,43 @@ def _readme(n_items: int) -> str:
             "How to review the item bank's keys",
             "==================================",
             "",
-            f"Your sheet holds {n_items} clinical vignettes. Each begins with a row of kind 'vignette' (who the",
-            "client is, the moment in the session and what the client says), followed by the candidate",
-            "therapist responses to it, one row each, in an order of their own. The course's keys are not",
-            "on the sheet. Please review blind and alone: do not look the vignettes up in the course",
-            "materials and do not discuss them with other reviewers before every sheet is handed in.",
+            f"Your sheet holds {n_items} clinical vignettes. Each begins "
+            "with a row of kind 'vignette' (who the",
+            "client is, the moment in the session and what the "
+            "client says), followed by the candidate",
+            "therapist responses to it, one row each, in an order of "
+            "their own. The course's keys are not",
+            "on the sheet. Please review blind and alone: do not "
+            "look the vignettes up in the course",
+            "materials and do not discuss them with other "
+            "reviewers before every sheet is handed in.",
             "",
             "On each vignette row",
-            "  relevance  how relevant the vignette is to its area, 1 not relevant, 2 somewhat relevant,",
+            "  relevance  how relevant the vignette is to its area, "
+            "1 not relevant, 2 somewhat relevant,",
             "             3 quite relevant, 4 highly relevant.",
-            "  essential  is the vignette essential for training this area? essential, useful (but not",
+            "  essential  is the vignette essential for training "
+            "this area? essential, useful (but not",
             "             essential), or not necessary.",
             "",
             "On each response row",
-            "  position   where the response falls on the collusion-confrontation spectrum (Archer 2015):",
-            "             -2 strongly collusive, -1 mildly collusive, 0 attuned, 1 mildly confrontational,",
-            "             2 strongly confrontational. Collusive responses join or give in to the client's",
+            "  position   where the response falls on the "
+            "collusion-confrontation spectrum (Archer 2015):",
+            "             -2 strongly collusive, -1 mildly collusive, "
+            "0 attuned, 1 mildly confrontational,",
+            "             2 strongly confrontational. Collusive "
+            "responses join or give in to the client's",
             "             frame; confrontational ones oppose or override the client's experience.",
-            "  best       put an x beside the ONE response you judge best for this client at this moment.",
-            "  unsafe     put an x if the response could harm this client, and say why in unsafe_reason.",
+            "  best       put an x beside the ONE response you judge "
+            "best for this client at this moment.",
+            "  unsafe     put an x if the response could harm this "
+            "client, and say why in unsafe_reason.",
             "",
             "Leave a cell empty if you cannot judge it; use the comment column for anything else.",
-            "Do not change the kind, vignette, response or text columns, or sort single columns: the import",
-            "checks every row and refuses rows that no longer match what was exported. Save as CSV (UTF-8),",
+            "Do not change the kind, vignette, response or text "
+            "columns, or sort single columns: the import",
+            "checks every row and refuses rows that no longer match "
+            "what was exported. Save as CSV (UTF-8),",
             "keeping the file name, and hand the file back.",
             "",
         ]
@@ -327,8 +341,8 @@ def _row(
         return problems, []
     if item_id is None:
         problem(
-            f"vignette {cell['vignette']!r} is not a vignette of this review (a typo, or a sheet exported "
-            "for another course?)",
+            f"vignette {cell['vignette']!r} is not a vignette of this review (a typo, or a sheet "
+            "exported for another course?)",
             "vignette",
         )
         return problems, []
@@ -340,8 +354,8 @@ def _row(
                 problem(f"{column} belongs on a response row, not on the vignette row", column)
         if normalized(record["text"]) != normalized(vignette_text(item)):
             problem(
-                "the vignette text differs from the exported one (edited, or the item changed since the "
-                "export)",
+                "the vignette text differs from the exported one (edited, or the item changed "
+                "since the export)",
                 "text",
             )
         if cell["relevance"]:
@@ -361,15 +375,16 @@ def _row(
                 ratings.append({"item_id": item_id, "measure": "essential", "value": answer})
             else:
                 problem(
-                    f"essential {cell['essential']!r} is not one of: essential, useful, not necessary",
+                    f"essential {cell['essential']!r} is not one of: "
+                    "essential, useful, not necessary",
                     "essential",
                 )
         return problems, ratings
     response_id = responses.get(cell["response"])
     if response_id is None or not response_id.startswith(item_id + "-"):
         problem(
-            f"response {cell['response']!r} is not a response of vignette {cell['vignette']} (were single "
-            "columns sorted or edited?)",
+            f"response {cell['response']!r} is not a response of vignette {cell['vignette']} "
+            "(were single columns sorted or edited?)",
             "response",
         )
         return problems, []
@@ -378,8 +393,8 @@ def _row(
             problem(f"{column} belongs on the vignette row, not on a response row", column)
     if normalized(record["text"]) != normalized(item.response(response_id).text):
         problem(
-            "the response text differs from the exported one (edited, or the item changed since the "
-            "export)",
+            "the response text differs from the exported one (edited, or the item changed since "
+            "the export)",
             "text",
         )
     base = {"item_id": item_id, "response_id": response_id}
@@ -402,7 +417,8 @@ def _row(
     if cell["unsafe"]:
         if cell["unsafe"].lower() not in _YES:
             problem(
-                f"unsafe {cell['unsafe']!r}: flag an unsafe response with an x, or leave the cell empty",
+                f"unsafe {cell['unsafe']!r}: flag an unsafe response "
+                "with an x, or leave the cell empty",
                 "unsafe",
             )
         elif not cell["unsafe_reason"]:
@@ -487,8 +503,9 @@ def _store(
                     Problem(
                         str(report.sheet),
                         f"{reviewer} already gave {rating['measure']} {old['value']!r} for "
-                        f"{record['response_id'] or record['item_id']} (imported {old['imported_at']}); this sheet "
-                        f"says {record['value']!r}. Kept the stored one: import with --replace to take the new one",
+                        f"{record['response_id'] or record['item_id']} (imported "
+                        f"{old['imported_at']}); this sheet says {record['value']!r}. Kept the "
+                        "stored one: import with --replace to take the new one",
                         row=row,
                         column=rating["measure"],
                     )

@@ -68,20 +68,39 @@ CONFRONTATION_MARKERS = (
 MARKERS = {"withdrawal": WITHDRAWAL_MARKERS, "confrontation": CONFRONTATION_MARKERS}
 #: What each 3RS marker looks like, in the course's words (after Eubanks, Muran & Safran 2015).
 MARKER_DESCRIPTIONS = {
-    "denial": "the client says nothing is wrong, or that a feeling the moment plainly holds is absent",
+    "denial": (
+        "the client says nothing is wrong, or that a feeling the moment plainly holds is absent"
+    ),
     "minimal_response": "short, closed answers or silence where the client had been talking",
-    "abstract_communication": "vague, intellectual or general talk that keeps feeling and the therapist at a distance",
-    "avoidant_storytelling": "shifting to stories or other topics that lead away from the painful matter or the relationship",
-    "deferential_appeasing": "going along, agreeing or pleasing the therapist instead of saying what is felt",
+    "abstract_communication": (
+        "vague, intellectual or general talk that keeps feeling and the therapist at a distance"
+    ),
+    "avoidant_storytelling": (
+        "shifting to stories or other topics that lead away from "
+        "the painful matter or the relationship"
+    ),
+    "deferential_appeasing": (
+        "going along, agreeing or pleasing the therapist instead of saying what is felt"
+    ),
     "content_affect_split": "painful content told with a smile, a laugh or no feeling at all",
-    "self_criticism_hopelessness": "turning the strain inward: blaming oneself or giving up on therapy or on oneself",
-    "complaint_about_therapist": "direct criticism of the therapist as a person or of their competence",
+    "self_criticism_hopelessness": (
+        "turning the strain inward: blaming oneself or giving up on therapy or on oneself"
+    ),
+    "complaint_about_therapist": (
+        "direct criticism of the therapist as a person or of their competence"
+    ),
     "rejecting_intervention": "dismissing or refusing what the therapist has just offered",
-    "complaint_about_activities": "objecting to the tasks of therapy, such as homework, exercises or the method",
-    "complaint_about_parameters": "objecting to the frame: times, fees, length, cancellations, rules",
+    "complaint_about_activities": (
+        "objecting to the tasks of therapy, such as homework, exercises or the method"
+    ),
+    "complaint_about_parameters": (
+        "objecting to the frame: times, fees, length, cancellations, rules"
+    ),
     "complaint_about_progress": "protesting that therapy is not helping or not helping fast enough",
     "defending_self": "justifying oneself against what is heard as the therapist's judgement",
-    "control_pressure": "trying to control the session or push the therapist to act, decide or agree",
+    "control_pressure": (
+        "trying to control the session or push the therapist to act, decide or agree"
+    ),
 }
 EDITIONS = ("instructor", "student")
 
@@ -286,7 +305,8 @@ def _load(directory: Path) -> ItemBank:
         problems.append(
             Problem(
                 str(manifest_path),
-                f"schema_version is {manifest.get('schema_version')!r}; this grader reads {SCHEMA_VERSION}",
+                f"schema_version is {manifest.get('schema_version')!r}; "
+                f"this grader reads {SCHEMA_VERSION}",
             )
         )
     if edition not in EDITIONS:
@@ -474,7 +494,8 @@ def _response_rules(rows: list[tuple[int, dict]], area: str) -> list[tuple[int, 
             (
                 first,
                 "spectrum_position",
-                f"responses must span the spectrum (collusive, attuned, confrontational); positions are {positions}",
+                "responses must span the spectrum (collusive, attuned, "
+                f"confrontational); positions are {positions}",
             )
         )
     for r, resp in rows:
@@ -484,7 +505,8 @@ def _response_rules(rows: list[tuple[int, dict]], area: str) -> list[tuple[int, 
                 (
                     r,
                     "carkhuff_level",
-                    f"a non-attuned response (position {pos:+d}) is subtractive: level 1 or 2, not {level}",
+                    f"a non-attuned response (position {pos:+d}) is "
+                    f"subtractive: level 1 or 2, not {level}",
                 )
             )
         if pos == 0 and level < 3:
@@ -500,7 +522,8 @@ def _response_rules(rows: list[tuple[int, dict]], area: str) -> list[tuple[int, 
             (
                 first,
                 "carkhuff_level",
-                "exactly one response must be the keyed best: attuned, with a Carkhuff level above every other",
+                "exactly one response must be the keyed best: attuned, "
+                "with a Carkhuff level above every other",
             )
         )
     else:

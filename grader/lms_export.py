@@ -105,7 +105,8 @@ def research_csv(data: GradedCohort, course: Path | str) -> str:
 
 
 def export_grades(data: GradedCohort, course: Path | str, fmt: str, out: Path | str) -> Export:
-    """Write grades in ``fmt`` (canvas or csv) to ``out``, atomically; say what awaits hand grading."""
+    """Write grades in ``fmt`` (canvas or csv) to ``out``, atomically;
+    say what awaits hand grading."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     text = canvas_csv(data) if fmt == "canvas" else research_csv(data, course)

@@ -309,8 +309,8 @@ def generate(seed: int = DEFAULT_SEED) -> PhysiologyData:
                 "dyad_id": dyad_id,
                 "therapist_style": plan.style,
                 "seed": dyad_seed,
-                "description": f"{'An' if plan.style[0] in 'aeiou' else 'A'} {plan.style} therapist {summary}; "
-                f"the session holds {plan.story}.",
+                "description": f"{'An' if plan.style[0] in 'aeiou' else 'A'} {plan.style} "
+                f"therapist {summary}; the session holds {plan.story}.",
             }
         )
         episode_rows.extend(episodes)

@@ -95,7 +95,10 @@ class SummaryTable:
 
     def _repr_html_(self) -> str:
         if self.rows.empty:
-            return "<p>No practice answers yet: answer an item in any module, then run this notebook again.</p>"
+            return (
+                "<p>No practice answers yet: answer an item in any "
+                "module, then run this notebook again.</p>"
+            )
         return self.rows.to_html(index=False, border=0, classes="dialectic-summary", justify="left")
 
     def __repr__(self) -> str:
@@ -156,7 +159,8 @@ def tendency(results: pd.DataFrame) -> Tendency:
 def suggestions(
     results: pd.DataFrame, bank: ItemBank | None = None, per_area: int = 1
 ) -> pd.DataFrame:
-    """Next practice items: for each area, unanswered items at the level the learner is ready for."""
+    """Next practice items: for each area,
+    unanswered items at the level the learner is ready for."""
     bank = bank or load_bank()
     answered = set(results["item_id"])
     rows = []
@@ -196,7 +200,10 @@ def _level_for(area_results: pd.DataFrame) -> tuple[str, str]:
             following = DIFFICULTIES.index(difficulty) + 1
             if following < len(DIFFICULTIES):
                 level = DIFFICULTIES[following]
-                reason = f"your last {RECENT_ATTEMPTS} {difficulty} answers averaged {recent.mean():.0%}: move up"
+                reason = (
+                    f"your last {RECENT_ATTEMPTS} {difficulty} answers "
+                    f"averaged {recent.mean():.0%}: move up"
+                )
             else:
                 level, reason = (
                     difficulty,

@@ -448,9 +448,9 @@ def _store(
                     report.conflicts.append(
                         Problem(
                             str(report.sheet),
-                            f"{rater} already rated {answer.answer_id} {old['score']} "
-                            f"(imported {old['imported_at']}); this sheet says {score}. Kept {old['score']}: "
-                            "import with --replace to take the new score",
+                            f"{rater} already rated {answer.answer_id} {old['score']} (imported "
+                            f"{old['imported_at']}); this sheet says {score}. Kept "
+                            f"{old['score']}: import with --replace to take the new score",
                             row=row,
                             column=criterion,
                         )

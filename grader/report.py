@@ -79,8 +79,9 @@ def build_report(
         f"<p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from "
         f"{counted(students, 'student')} and {counted(len(data.assignments), 'assignment')}. "
         + ("Students are shown by pseudonym. " if pseudonymize else "")
-        + "Item keys are author-keyed and not yet piloted: treat flags as prompts to look, not verdicts. "
-        "Competency profiles are training signals for supervision, never attachment diagnoses.</p>",
+        + "Item keys are author-keyed and not yet piloted: treat flags as prompts to look, not "
+        "verdicts. Competency profiles are training signals for supervision, never attachment "
+        "diagnoses.</p>",
         f"<p class='note'>{_awaiting_note(awaiting)}</p>",
         "<h2 id='cohort'>Cohort view</h2>",
         *chart_blocks,
@@ -93,14 +94,15 @@ def build_report(
         "<h2 id='items'>Item analysis</h2>",
         "<p class='note'>Mean credit: the item's difficulty (.40–.60 discriminates best). "
         "Discrimination: corrected item–total correlation (.40 or more very good, .30–.39 good, "
-        ".20–.29 marginal, below .20 poor, negative: check the key). Upper and lower 27%: mean credit "
-        "of the strongest and weakest students by total score, and which options each group chose. "
-        "Review: author keyed, or expert reviewed with the panel's size, I-CVI and share of placements "
-        "equal to the key (<code>dialectic items review</code>).</p>",
+        ".20–.29 marginal, below .20 poor, negative: check the key). Upper and lower 27%: mean "
+        "credit of the strongest and weakest students by total score, and which options each "
+        "group chose. Review: author keyed, or expert reviewed with the panel's size, I-CVI and "
+        "share of placements equal to the key (<code>dialectic items review</code>).</p>",
         *_item_tables(items),
         "<h2 id='agreement'>Rater agreement</h2>",
         agreement,
-        "<h3 id='machine-reader'>Machine reader (formative rater): agreement with the human raters</h3>",
+        "<h3 id='machine-reader'>Machine reader (formative "
+        "rater): agreement with the human raters</h3>",
         machine_reader.report_section(course),
         "<h2 id='profiles'>Competency profiles</h2>",
         "<p class='note'>Area columns: mean item credit. Map: mean resonance and regulation of the "
@@ -109,9 +111,9 @@ def build_report(
         tables.render(profiles, tables.profile_columns(profiles), "profiles").html,
     ]
     page = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>Cohort report</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+        "content='width=device-width, initial-scale=1'><title>Cohort report</title><style>"
+        f"{_CSS}</style></head><body>{''.join(body)}</body></html>"
     )
     write_atomically(out, page)
     step("written")
@@ -122,9 +124,10 @@ def _awaiting_note(awaiting: int) -> str:
     if not awaiting:
         return "Every answer has been graded."
     return (
-        f"{counted(awaiting, 'written answer')} {'is' if awaiting == 1 else 'are'} {AWAITING_HAND_GRADING}. "
-        "Until graded, an answer counts for nothing rather than 0: every percentage here is a share of "
-        "the points graded so far, and the number of answers still waiting is shown beside it."
+        f"{counted(awaiting, 'written answer')} {'is' if awaiting == 1 else 'are'} "
+        f"{AWAITING_HAND_GRADING}. Until graded, an answer counts for nothing rather than 0: "
+        "every percentage here is a share of the points graded so far, and the number of answers "
+        "still waiting is shown beside it."
     )
 
 
@@ -147,8 +150,8 @@ def _chart(name: str, chart) -> str:
     spec = chart.to_dict()
     embedded = json.dumps(spec).replace("</", "<\\/")  # a spec may not close the script block early
     return (
-        f"<div class='chart' data-chart='{name}'>{to_svg(spec)}"
-        f"<script type='application/json' class='chart-spec' data-chart='{name}'>{embedded}</script></div>"
+        f"<div class='chart' data-chart='{name}'>{to_svg(spec)}<script type='application/json' "
+        f"class='chart-spec' data-chart='{name}'>{embedded}</script></div>"
     )
 
 

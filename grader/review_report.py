@@ -310,25 +310,27 @@ def write_report(
     ]
     body = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from {len(tables.reviewers)} "
-        f"reviewers' blind sheets. Reviewers are shown by pseudonym. The panel's figures are a prompt to look "
-        "again at a key, not a verdict: a key changes only after discussion, with its reason recorded in "
-        "key_changes.csv.</p>",
+        f"<p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from "
+        f"{len(tables.reviewers)} reviewers' blind sheets. Reviewers are shown by pseudonym. The "
+        "panel's figures are a prompt to look again at a key, not a verdict: a key changes only "
+        "after discussion, with its reason recorded in key_changes.csv.</p>",
         "<h2 id='bank'>The bank</h2>",
-        "<p class='note'>I-CVI: share of reviewers rating a vignette's relevance 3 or 4 (of 4); Polit, Beck &amp; "
-        "Owen (2007) ask for I-CVI &gt;= .78 and S-CVI/Ave &gt;= .90. CVR: Lawshe's content validity ratio of "
-        "'essential' ratings, against the exact binomial critical value for the panel size (Ayre &amp; Scally "
-        "2014). Alpha: Krippendorff's, interval, of the spectrum placements.</p>",
+        "<p class='note'>I-CVI: share of reviewers rating a vignette's relevance 3 or 4 (of 4); "
+        "Polit, Beck &amp; Owen (2007) ask for I-CVI &gt;= .78 and S-CVI/Ave &gt;= .90. CVR: "
+        "Lawshe's content validity ratio of 'essential' ratings, against the exact binomial "
+        "critical value for the panel size (Ayre &amp; Scally 2014). Alpha: Krippendorff's, "
+        "interval, of the spectrum placements.</p>",
         _table(tables.bank, "review_bank"),
         "<h2 id='vignettes'>Vignettes</h2>",
-        "<p class='note'>k*: I-CVI adjusted for chance agreement (&gt; .74 excellent, .60-.74 good, .40-.59 "
-        "fair). Best agreement: share of reviewers who picked the keyed best response. Key agreement: share "
-        "of all placements of the vignette's responses that equal the key.</p>",
+        "<p class='note'>k*: I-CVI adjusted for chance agreement (&gt; .74 excellent, .60-.74 "
+        "good, .40-.59 fair). Best agreement: share of reviewers who picked the keyed best "
+        "response. Key agreement: share of all placements of the vignette's responses that equal "
+        "the key.</p>",
         _table(_flags_first(tables.vignettes), "review_vignettes", flagged="flags"),
         f"<h2 id='flagged'>Responses to look at again ({len(flagged)})</h2>",
-        "<p class='note'>Placements: each reviewer's position, -2 strongly collusive to +2 strongly "
-        "confrontational. Milder or harsher: the key sits one step nearer to or further from attuned than "
-        "the panel majority.</p>",
+        "<p class='note'>Placements: each reviewer's position, -2 strongly collusive to +2 "
+        "strongly confrontational. Milder or harsher: the key sits one step nearer to or further "
+        "from attuned than the panel majority.</p>",
         _table(flagged, "review_flagged", flagged="flags")
         if len(flagged)
         else "<p>No response is flagged.</p>",

@@ -84,7 +84,8 @@ class Policy:
     cpu_seconds: int = 600
     """CPU seconds for the whole kernel (RLIMIT_CPU); past it the kernel is killed."""
     memory_bytes: int = 4 << 30
-    """Writable memory (RLIMIT_DATA; not the address space, which V8 in vl-convert reserves by the GB)."""
+    """Writable memory (RLIMIT_DATA; not the address space,
+    which V8 in vl-convert reserves by the GB)."""
     file_bytes: int = 16 << 20
     """Largest file it may write (RLIMIT_FSIZE)."""
     processes: int = 256
@@ -277,7 +278,8 @@ def _drop_root(policy: Policy, report: Report, unreachable: list[str]) -> None:
 
 
 def _needed_paths() -> list[str]:
-    """What the kernel must read: its interpreter, the standard library, the environment's packages."""
+    """What the kernel must read: its interpreter, the standard library,
+    the environment's packages."""
     import sysconfig
 
     here = os.path.dirname(os.path.realpath(__file__))

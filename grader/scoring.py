@@ -117,7 +117,8 @@ def _spectrum(item: Vignette, answer: object):
         per_response[r.response_id] = credit
         verdict = "right" if credit == 1 else f"you placed it {position_label(placed)}"
         lines[r.response_id] = (
-            f"({r.letter}) {position_label(r.spectrum_position)} - {verdict}. {r.rationale}{_safety(r)}"
+            f"({r.letter}) {position_label(r.spectrum_position)} - "
+            f"{verdict}. {r.rationale}{_safety(r)}"
         )
     credit = sum(per_response.values()) / len(item.responses)
     expected = {r.response_id: r.spectrum_position for r in item.responses}

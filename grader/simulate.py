@@ -1,4 +1,5 @@
-"""The cohort simulator: realistic submissions of synthetic students, for tests, the demo and benchmarks.
+"""The cohort simulator: realistic submissions of synthetic students, for tests, the demo and
+benchmarks.
 
 ``simulate_cohort`` writes one submission per simulated student into
 ``submitted/<student>/<assignment>/``, as nbgrader's collect step would: the released

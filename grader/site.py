@@ -197,7 +197,8 @@ def _chart_words(spec: dict) -> str:
 
 # -- the progress page -----------------------------------------------------------------------------
 def _item_pages(source: Path, pages: list[str]) -> dict[str, str]:
-    """Which page first shows each item's choose-the-best form (for links from the progress page)."""
+    """Which page first shows each item's choose-the-best form
+    (for links from the progress page)."""
     found = {}
     for page in pages:
         text = (source / f"{page}.ipynb").read_text(encoding="utf-8")
@@ -212,7 +213,9 @@ _PROGRESS_PARTS = {
     "summary": "",  # the same table, with the counts
     "summary_table": "",  # the same table, worded for reading
     "choices_on_map": "<div class='dialectic-progress-map' data-part='map'></div>",
-    "tendency": "<div class='dialectic-progress-tendency' data-part='tendency' aria-live='polite'></div>",
+    "tendency": (
+        "<div class='dialectic-progress-tendency' data-part='tendency' aria-live='polite'></div>"
+    ),
     "NextItems": "<div class='dialectic-progress-next' data-part='next'></div>",
 }
 
@@ -240,14 +243,16 @@ def _progress_page(path: Path, bank: ItemBank, item_pages: dict[str, str], *, sc
         for statement in ast.parse(cell.source).body:
             parts.append(_progress_part(statement, path.name))
     parts.append("<div class='dialectic-answers-tools' data-part='files'></div>\n")
-    # NextItems answers suggested items in place: a form for every practice item, hidden until suggested.
+    # NextItems answers suggested items in place: a form for every practice item, hidden until
+    # suggested.
     forms = []
     for item_id in bank.ids(split="practice"):
         kind = PatternItem if bank.item(item_id).therapist_reaction else ChoiceItem
         widget = kind(item_id, directory=scratch, bank=bank)
         forms.append(
             f"<div class='dialectic-pool-item' data-pool='{item_id}' "
-            f"data-page='{item_pages.get(item_id, '')}' hidden>{static_items.widget_html(widget)}</div>"
+            f"data-page='{item_pages.get(item_id, '')}' hidden>"
+            f"{static_items.widget_html(widget)}</div>"
         )
         widget.close()
     parts.append("<div class='dialectic-pool'>" + "".join(forms) + "</div>\n")
@@ -342,7 +347,8 @@ _REMOTE = re.compile(
 # Jupyter Book 1 always adds sphinx-thebe, which would fetch a kernel client from a CDN on
 # launch (and declares its settings twice, an error in the console). The site has no kernel.
 _THEBE = re.compile(
-    r"""<script>const THEBE_JS_URL[^<]*</script>\s*|<script[^>]*sphinx-thebe\.js[^>]*></script>\s*|"""
+    r"""<script>const THEBE_JS_URL[^<]*</script>\s*|<script[^>"""
+    r"""]*sphinx-thebe\.js[^>]*></script>\s*|"""
     r"""<script type="text/x-thebe-config">.*?</script>\s*""",
     re.DOTALL,
 )
@@ -353,7 +359,9 @@ _THEBE = re.compile(
 _THEME_FIXES = [
     (
         re.compile(
-            r'(<button class="btn search-button-field search-button__button[^"]*" title="Search") aria-label="Search"'
+            r'(<button class="btn search-button-field '
+            r'search-button__button[^"]*" title="Search") '
+            r'aria-label="Search"'
         ),
         r"\1",
     ),

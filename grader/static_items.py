@@ -113,15 +113,16 @@ def reflection_html(prompt_id: str, prompt: str) -> str:
 def _toggle_group(name: str, label: str, options, *, css: str = "") -> str:
     """A row of toggle buttons with radio-group semantics (arrow keys move the choice)."""
     buttons = "".join(
-        f"<button type='button' role='radio' aria-checked='false' tabindex='-1' "
-        f"class='dialectic-toggle' data-value='{html.escape(json.dumps(value))}'>{html.escape(text)}</button>"
+        "<button type='button' role='radio' aria-checked='false' tabindex='-1' "
+        f"class='dialectic-toggle' data-value='{html.escape(json.dumps(value))}'>"
+        f"{html.escape(text)}</button>"
         for value, text in options
     )
     label_id = f"{name}-label"
     return (
-        f"<div class='dialectic-row {css}'><span class='dialectic-label' id='{label_id}'>{html.escape(label)}</span>"
-        f"<div role='radiogroup' class='dialectic-toggles' data-name='{html.escape(name)}' "
-        f"aria-labelledby='{label_id}'>{buttons}</div></div>"
+        f"<div class='dialectic-row {css}'><span class='dialectic-label' id='{label_id}'>"
+        f"{html.escape(label)}</span><div role='radiogroup' class='dialectic-toggles' "
+        f"data-name='{html.escape(name)}' aria-labelledby='{label_id}'>{buttons}</div></div>"
     )
 
 
@@ -143,8 +144,8 @@ def _spectrum_controls(item: Vignette) -> str:
 def _choice_controls(item: Vignette) -> str:
     name = f"{item.item_id}-choose"
     options = "".join(
-        f"<label class='dialectic-radio'><input type='radio' name='{name}' value='{r.response_id}'> "
-        f"({r.letter}) {html.escape(r.text)}</label>"
+        f"<label class='dialectic-radio'><input type='radio' name='{name}' "
+        f"value='{r.response_id}'> ({r.letter}) {html.escape(r.text)}</label>"
         for r in item.responses
     )
     return (
@@ -157,8 +158,9 @@ def _marker_controls(item: Vignette) -> str:
     select_id = f"{item.item_id}-marker"
     return (
         _toggle_group(f"{item.item_id}-rupture", "Rupture:", RUPTURE_BUTTONS)
-        + f"<div class='dialectic-row'><label class='dialectic-label' for='{select_id}'>3RS marker:</label>"
-        f"<select id='{select_id}' class='dialectic-marker' disabled><option value=''></option></select></div>"
+        + f"<div class='dialectic-row'><label class='dialectic-label' for='{select_id}'>3RS "
+        f"marker:</label><select id='{select_id}' class='dialectic-marker' disabled><option "
+        "value=''></option></select></div>"
     )
 
 
@@ -316,7 +318,8 @@ def credit_table(table: dict) -> dict:
 
 
 def practice_data(bank: ItemBank) -> dict:
-    """Every practice item's credits (no feedback words), with the progress rules, for the site's script."""
+    """Every practice item's credits (no feedback words), with the progress rules,
+    for the site's script."""
     from grader import answers, choices, progress
     from grader.itembank import AREAS, DIFFICULTIES
 

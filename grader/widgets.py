@@ -213,8 +213,8 @@ class _Item(widgets.VBox):
         good = " dialectic-good" if result.correct else ""
         label = "Score so far" if partial else "Score"
         return (
-            f"<div class='dialectic-feedback{good}' role='status'><b>{label}: {result.credit:.0%}</b>"
-            f"<br>{body}</div>"
+            f"<div class='dialectic-feedback{good}' role='status'><b>{label}: "
+            f"{result.credit:.0%}</b><br>{body}</div>"
         )
 
     def _vignette_html(self) -> str:
@@ -222,8 +222,10 @@ class _Item(widgets.VBox):
         who = f"{v.client_age}-year-old {v.client_gender.replace('_', ' ')}; {v.client_background}"
         parts = [
             f"<div class='dialectic-item' role='group' aria-label='Item {v.item_id}'>",
-            f"<b>Item {v.item_id}</b> <small>({v.difficulty}, {v.setting.replace('_', ' ')})</small>",
-            f"<p><small>{html.escape(who)}. Presenting: {html.escape(v.presenting_problem)}.</small></p>",
+            f"<b>Item {v.item_id}</b> <small>({v.difficulty}, "
+            f"{v.setting.replace('_', ' ')})</small>",
+            f"<p><small>{html.escape(who)}. Presenting: "
+            f"{html.escape(v.presenting_problem)}.</small></p>",
             f"<p>{html.escape(v.session_context)}</p>",
             f"<blockquote>Client: \u201c{html.escape(v.client_statement)}\u201d</blockquote>",
         ]
@@ -372,7 +374,8 @@ class SpectrumItem(_Item):
             self.placements[r.response_id] = toggle
             rows.append(
                 widgets.HTML(
-                    f"<p aria-label='Response {r.letter}'><b>({r.letter})</b> {html.escape(r.text)}</p>"
+                    f"<p aria-label='Response {r.letter}'><b>"
+                    f"({r.letter})</b> {html.escape(r.text)}</p>"
                 )
             )
             rows.append(toggle)
@@ -501,7 +504,8 @@ class MarkerItem(_Item):
 
 
 class PatternItem(ChoiceItem):
-    """Recognise the therapist's attachment state from their inner reaction, then choose a next step."""
+    """Recognise the therapist's attachment state from their inner reaction,
+    then choose a next step."""
 
     task = "pattern"
     instructions = (
@@ -552,7 +556,8 @@ class PatternItem(ChoiceItem):
 
 
 class ComposeItem(_Item):
-    """Write what you would say, rate it on the rubric, see the rater's formative reading, compare."""
+    """Write what you would say, rate it on the rubric, see the rater's formative reading,
+    compare."""
 
     task = "compose"
     instructions = "Write what you would say to this client, then rate your response on the rubric."
@@ -693,13 +698,13 @@ class WriteFirstItem(ComposeItem):
             return ""
         rows = "".join(
             f"<li><b>({r.letter}) {html.escape(position_label(r.spectrum_position))}</b>"
-            f"{' - the keyed best' if r == self.item.best else ''}: <i>\u201c{html.escape(r.text)}\u201d</i>"
-            f"<br>{html.escape(r.rationale)}</li>"
+            f"{' - the keyed best' if r == self.item.best else ''}: <i>"
+            f"\u201c{html.escape(r.text)}\u201d</i><br>{html.escape(r.rationale)}</li>"
             for r in self.item.responses
         )
         return (
-            f"<div class='dialectic-feedback' role='status'><b>Now compare: the keyed candidates</b>"
-            f"<ul>{rows}</ul></div>"
+            "<div class='dialectic-feedback' role='status'><b>Now compare: the keyed "
+            f"candidates</b><ul>{rows}</ul></div>"
         )
 
 
@@ -808,9 +813,10 @@ class PhysiologyExplorer:
     def intro_html(self) -> str:
         dyad = self.data.dyads.set_index("dyad_id").loc[self.dyad_id]
         return (
-            f"<p><b>Dyad {html.escape(self.dyad_id)}</b> ({html.escape(str(dyad['therapist_style']))} "
-            f"therapist): {html.escape(str(dyad['description']))} Drag across the top panel to "
-            "choose a time window; the lower panels show it in detail.</p>"
+            f"<p><b>Dyad {html.escape(self.dyad_id)}</b> "
+            f"({html.escape(str(dyad['therapist_style']))} therapist): "
+            f"{html.escape(str(dyad['description']))} Drag across the top panel to choose a time "
+            "window; the lower panels show it in detail.</p>"
         )
 
     def _redraw(self) -> None:

@@ -1,4 +1,5 @@
-"""The answer store: round trips, atomic writes, corruption, the journal, recovery and concurrency."""
+"""The answer store: round trips, atomic writes, corruption, the journal,
+recovery and concurrency."""
 
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def test_reading_creates_nothing(tmp_path):
         ("[1, 2, 3]", "top level is a list"),
         ('{"schema_version": 1, "answers": [], "reflections": {}}', "must both be objects"),
         (
-            '{"schema_version": 1, "answers": {"rw-014": {"choose": {"value": 7, "saved_at": "x"}}},'
+            '{"schema_version": 1, "answers": {"rw-014": '
+            '{"choose": {"value": 7, "saved_at": "x"}}},'
             ' "reflections": {}}',
             "rw-014/choose must be a short string",
         ),

@@ -92,7 +92,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, server):
-    """The fault cohort, graded by `dialectic autograde`, and plain nbgrader's grades of it unbroken."""
+    """The fault cohort, graded by `dialectic autograde`,
+    and plain nbgrader's grades of it unbroken."""
     port, _ = server
     course = prepare_course(tmp_path_factory.mktemp("faults") / "course")
     nbgrader(course, "generate_assignment", A, "--force")
@@ -216,13 +217,15 @@ def test_ungradable_submissions_fail_with_a_reason_and_zero(graded, student, wor
         ("s005", "test cells deleted, restored from the instructor's copy: item_rw_004_spectrum"),
         (
             "s006",
-            "used by more than one cell (copied cells?), nbgrader grades the first: item_rc_012_choose",
+            "used by more than one cell (copied cells?), nbgrader "
+            "grades the first: item_rc_012_choose",
         ),
         ("s007", f"still running after {TIMEOUT} s, interrupted"),
     ],
 )
 def test_repaired_submissions_score_as_if_untouched(graded, student, note):
-    """nbgrader restores edited and deleted test cells; a runaway cell is interrupted; the answers decide."""
+    """nbgrader restores edited and deleted test cells; a runaway cell is interrupted;
+    the answers decide."""
     course, baseline, outcomes = graded
     outcome = outcomes[student]
     assert outcome.status == "graded", outcome.reason
@@ -335,7 +338,8 @@ def test_the_isolation_check_notices_when_the_sandbox_is_off(graded):
 
 
 def test_the_isolation_check_catches_a_claim_the_sandbox_does_not_keep():
-    """A policy that hides nothing: the sandbox claims its mounts, the probe reads the folder anyway."""
+    """A policy that hides nothing: the sandbox claims its mounts,
+    the probe reads the folder anyway."""
     from grader import sandbox
     from grader.paths import REPO_ROOT
 

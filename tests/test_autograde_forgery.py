@@ -198,7 +198,10 @@ def forged(tmp_path_factory):
         if meta.get("solution") and cell.cell_type == "code":
             cell.source = re.sub(r"### (BEGIN|END) SOLUTION\n", "", by_id[meta["grade_id"]].source)
         elif meta.get("solution"):
-            cell.source = "It sounds as if coming here today took effort, and part of you wonders if it helps."
+            cell.source = (
+                "It sounds as if coming here today took effort, and "
+                "part of you wonders if it helps."
+            )
     nbformat.write(released, honest / f"{A}.ipynb")
     (honest / "responses.json").write_text(json.dumps(answers), encoding="utf-8")
     outcomes = {o.student_id: o for o in autograde_cohort(course, A, workers=2, force=True)}
@@ -291,7 +294,8 @@ def _charts(course: Path, student: str) -> list[dict]:
 
 
 def test_charts_get_images_only_when_the_release_draws_them(forged):
-    """The kernels left images out (a cohort this size); the grader drew the release's charts once."""
+    """The kernels left images out (a cohort this size);
+    the grader drew the release's charts once."""
     course, _ = forged
     honest = _charts(course, "honest")
     assert honest and all(c["image/svg+xml"].startswith("<svg") for c in honest)
@@ -308,7 +312,8 @@ def test_the_grading_kernel_sees_no_assessment_key(forged):
 
 
 def test_plain_nbgrader_still_grades_these_assignments(forged, tmp_path):
-    """Without dialectic autograde the hidden tests run in the kernel: weaker, but honest grades agree."""
+    """Without dialectic autograde the hidden tests run in the kernel: weaker,
+    but honest grades agree."""
     course, _ = forged
     plain = prepare_course(tmp_path / "plain")
     nbgrader(plain, "generate_assignment", A, "--force")

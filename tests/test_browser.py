@@ -130,7 +130,8 @@ def server(tmp_path_factory, released):
 
 @pytest.fixture(scope="module")
 def course_server(tmp_path_factory):
-    """JupyterLab on a scratch copy of course/ alone, served at its root (other browser tests use it)."""
+    """JupyterLab on a scratch copy of course/ alone, served at its root
+    (other browser tests use it)."""
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(REPO_ROOT / "course", root, dirs_exist_ok=True)
     with lab_server(root) as running:
@@ -139,7 +140,8 @@ def course_server(tmp_path_factory):
 
 @contextlib.contextmanager
 def lab_server(root: Path):
-    """A real JupyterLab on ``root``, on a free loopback port, with settings that show every cell."""
+    """A real JupyterLab on ``root``, on a free loopback port,
+    with settings that show every cell."""
     port, token = _free_port(), "browser-test"
     settings = root / ".settings"
     # Render every cell (JupyterLab 4 detaches cells scrolled out of view), start the kernel

@@ -134,7 +134,8 @@ def course(tmp_path_factory) -> Path:
 
 
 def _hand_in(course: Path, assignment: str, student: str, *, solved: bool) -> None:
-    """The model solution (keyed answers, solution code, best response as the written answer) or a blank copy."""
+    """The model solution (keyed answers, solution code, best response as the written answer)
+    or a blank copy."""
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
     released = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)

@@ -33,7 +33,8 @@ def test_item_test_cell_has_a_visible_check_and_hidden_scoring():
 def test_every_item_test_cell_is_generated_from_the_one_function(notebook):
     stale = gradecells.sync_item_tests(notebook)
     assert not stale, (
-        f"{notebook.name}: {stale} differ from gradecells.item_test_source; run `dialectic sync-tests`"
+        f"{notebook.name}: {stale} differ from "
+        "gradecells.item_test_source; run `dialectic sync-tests`"
     )
 
 

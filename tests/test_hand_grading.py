@@ -26,7 +26,8 @@ from grader.report import build_report
 
 ASSIGNMENT = "m07_alliance_and_the_spectrum"
 WRITTEN = "free_text_rw_020"
-#: autograded points scored (of 13), and the written answer: (auto_score, manual_score, needs_manual_grade)
+#: autograded points scored (of 13), and the written answer: (auto_score, manual_score,
+#: needs_manual_grade)
 STUDENTS = {
     "pending_strong": (10, (None, None, True)),
     "pending_weak": (4, (None, None, True)),

@@ -59,15 +59,14 @@ def test_the_module_map_names_every_module():
 
 def test_the_old_module_names_still_work_and_say_so():
     probe = (
-        "import warnings\nwarnings.simplefilter('always')\n"
-        "with warnings.catch_warnings(record=True) as seen:\n"
-        "    from grader.cohort import keyed_answers, simulate_cohort\n"
-        "    from grader.pipeline import prepare_course, run_demo\n"
-        "    from grader.analytics import CohortData, GradedCohort\n"
-        "import grader.simulate, grader.demo\n"
-        "assert simulate_cohort is grader.simulate.simulate_cohort and run_demo is grader.demo.run_demo\n"
-        "assert CohortData is GradedCohort\n"
-        "print(sorted(str(w.message).split(' is now ')[0] for w in seen if w.category is DeprecationWarning))"
+        "import warnings\nwarnings.simplefilter('always')\nwith "
+        "warnings.catch_warnings(record=True) as seen:\n    from grader.cohort import "
+        "keyed_answers, simulate_cohort\n    from grader.pipeline import prepare_course, "
+        "run_demo\n    from grader.analytics import CohortData, GradedCohort\nimport "
+        "grader.simulate, grader.demo\nassert simulate_cohort is grader.simulate.simulate_cohort "
+        "and run_demo is grader.demo.run_demo\nassert CohortData is "
+        "GradedCohort\nprint(sorted(str(w.message).split(' is now ')[0] for w in seen if "
+        "w.category is DeprecationWarning))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300

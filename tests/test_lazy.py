@@ -37,11 +37,11 @@ def test_a_chart_imports_altair_with_the_course_renderer():
 def test_importing_the_chart_modules_switches_no_renderer():
     """The renderer is switched by drawing a chart, or by asking for it: never by an import."""
     _imported_after(
-        "import altair\nfrom grader import charts, cohort_view, progress\n"
-        "assert altair.renderers.active == 'default', altair.renderers.active\n"
-        "with charts.use_course_renderer():\n    assert altair.renderers.active == charts.RENDERER\n"
-        "assert altair.renderers.active == 'default'\n"
-        "cohort_view.module_progress\nassert altair.renderers.active == 'default'"
+        "import altair\nfrom grader import charts, cohort_view, progress\nassert "
+        "altair.renderers.active == 'default', altair.renderers.active\nwith "
+        "charts.use_course_renderer():\n    assert altair.renderers.active == "
+        "charts.RENDERER\nassert altair.renderers.active == "
+        "'default'\ncohort_view.module_progress\nassert altair.renderers.active == 'default'"
     )
 
 

@@ -135,7 +135,8 @@ def test_every_marker_is_described_and_explained_in_feedback(bank):
 
 
 def test_an_unsafe_response_says_why_in_its_feedback(bank):
-    """rw-022-b confronts a 17-year-old with a self-harm history: the feedback says why it is unsafe."""
+    """rw-022-b confronts a 17-year-old with a self-harm history:
+    the feedback says why it is unsafe."""
     note = bank.response("rw-022-b").safety_note
     assert note and "self-harm" in note
     chosen = score("rw-022", "choose", "rw-022-b", bank=bank)

@@ -218,7 +218,8 @@ def test_every_module_page_is_built_with_items_charts_and_citations(site):
 
 
 def _assessment_texts(bank) -> list[str]:
-    """Every piece of an assessment item a learner must not see: vignette, responses, keys' reasons."""
+    """Every piece of an assessment item a learner must not see: vignette, responses,
+    keys' reasons."""
     texts = []
     for item_id in bank.ids(split="assessment"):
         item = bank.item(item_id)

@@ -215,7 +215,8 @@ def test_physiology_explorer(tmp_path):
 
 
 def test_physiology_explorer_runs_headless_without_stalling(tmp_path):
-    """nbclient stalls on ipywidgets.Output (jupyter/nbclient#312); the explorer must not use one."""
+    """nbclient stalls on ipywidgets.Output (jupyter/nbclient#312);
+    the explorer must not use one."""
     import time
 
     nb = nbformat.v4.new_notebook()

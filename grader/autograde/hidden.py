@@ -37,7 +37,8 @@ def strip_hidden_tests(gradebook_url: str, assignments: list[str]) -> int:
 
 
 def checksum(grade_id: str, cell_type: str, source: str, locked: bool, points: dict) -> str:
-    """The checksum nbgrader gives a released cell of this kind (``nbgrader.utils.compute_checksum``)."""
+    """The checksum nbgrader gives a released cell of this kind
+    (``nbgrader.utils.compute_checksum``)."""
     new = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
     cell = new(source)
     cell.metadata["nbgrader"] = {

@@ -1,4 +1,5 @@
-"""Look at a submission before nbgrader does: what makes it ungradable, what to note, what to repair.
+"""Look at a submission before nbgrader does: what makes it ungradable, what to note, what to
+repair.
 
 Fatal: a notebook of the assignment missing (renamed?) or not a readable notebook. Noted:
 files nbgrader will leave out for their size; test cells edited (nbgrader restores them).
@@ -22,7 +23,8 @@ from grader.gradecells import without_hidden_tests
 def inspect_submission(
     folder: Path, gradebook: Path, assignment: str, max_file_kb: int, release: Path | None = None
 ) -> tuple[str, list[str]]:
-    """Check, and repair in place, a scratch copy of a submission: a reason it cannot be graded ("") and notes.
+    """Check, and repair in place, a scratch copy of a submission: a reason it cannot be graded ("")
+    and notes.
 
     See the module's docstring for what is fatal, noted and repaired; ``release`` is the
     released copy of the assignment, which says where a deleted test cell stood.
@@ -85,8 +87,8 @@ def inspect_submission(
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.stat().st_size > max_file_kb * 1024:
             notes.append(
-                f"{path.relative_to(folder)} is {path.stat().st_size / 1e6:.1f} MB, over the course's "
-                f"{max_file_kb} KB limit: nbgrader left it out of grading"
+                f"{path.relative_to(folder)} is {path.stat().st_size / 1e6:.1f} MB, over the "
+                f"course's {max_file_kb} KB limit: nbgrader left it out of grading"
             )
     tests = {
         (nb, cell): (without_hidden_tests(source or ""), points, kind)
@@ -99,7 +101,8 @@ def inspect_submission(
             ids = [_grade_id(c) for c in nb.cells]
         except Exception as error:  # noqa: BLE001 - nbformat raises many kinds; all mean unreadable
             return (
-                f"{name}.ipynb is not a readable notebook: {type(error).__name__}: {str(error)[:300]}",
+                f"{name}.ipynb is not a readable notebook: "
+                f"{type(error).__name__}: {str(error)[:300]}",
                 notes,
             )
         duplicated = sorted({i for i in ids if i and ids.count(i) > 1})
@@ -119,8 +122,8 @@ def inspect_submission(
         ]
         if added:
             notes.append(
-                f"{name}.ipynb: code cells the release does not have (cell {', '.join(added)}): they ran "
-                "in the sandbox like the rest; the grader's scores do not depend on them"
+                f"{name}.ipynb: code cells the release does not have (cell {', '.join(added)}): "
+                "they ran in the sandbox like the rest; the grader's scores do not depend on them"
             )
         for index, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -131,8 +134,8 @@ def inspect_submission(
         unknown = [c for c in nb.cells if _grade_id(c) and (name, _grade_id(c)) not in known]
         if unknown:
             notes.append(
-                f"{name}.ipynb: cells with grade ids the assignment does not have (renamed?), graded "
-                f"as plain cells: {', '.join(_grade_id(c) for c in unknown)}"
+                f"{name}.ipynb: cells with grade ids the assignment does not have (renamed?), "
+                f"graded as plain cells: {', '.join(_grade_id(c) for c in unknown)}"
             )
             for cell in unknown:
                 del cell.metadata["nbgrader"]
@@ -144,8 +147,8 @@ def inspect_submission(
         ]
         if changed:
             notes.append(
-                f"{name}.ipynb: test cells whose type, points or grading flags were changed, restored "
-                f"from the instructor's copy: {', '.join(_grade_id(c) for c in changed)}"
+                f"{name}.ipynb: test cells whose type, points or grading flags were changed, "
+                f"restored from the instructor's copy: {', '.join(_grade_id(c) for c in changed)}"
             )
             for cell in (
                 changed

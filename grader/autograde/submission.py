@@ -148,9 +148,10 @@ def _score_trusted(
     graded.grades = rows
     if claimed:
         notes.append(
-            "test cells passed in the kernel with nothing to score (no answer saved, nothing handed "
-            "in, or visible checks that fail on the values handed in): the submission's code "
-            f"interfered with its kernel's checks; the grader's own scores stand: {', '.join(claimed)}"
+            "test cells passed in the kernel with nothing to score (no answer saved, nothing "
+            "handed in, or visible checks that fail on the values handed in): the submission's "
+            "code interfered with its kernel's checks; the grader's own scores stand: "
+            f"{', '.join(claimed)}"
         )
     for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)

@@ -51,7 +51,8 @@ def tampering(source: str) -> list[str]:
                     and modules.get(root) in WATCHED
                 ):
                     found.append(
-                        f"line {line}: replaces part of {modules[root]} ({ast.unparse(target)[:60]})"
+                        f"line {line}: replaces part of {modules[root]} "
+                        f"({ast.unparse(target)[:60]})"
                     )
                 elif isinstance(target, ast.Name) and target.id in SHADOWED:
                     found.append(f"line {line}: shadows the built-in {target.id}")

@@ -40,7 +40,8 @@ class Task:
     timeout: int
     policy: sandbox.Policy
     cells: tuple = ()
-    """The assignment's graded cells as the instructor's gradebook defines them (:class:`.trusted.TestCell`)."""
+    """The assignment's graded cells as the instructor's gradebook defines them
+    (:class:`.trusted.TestCell`)."""
     feedback: str = "scores"
     """What feedback shows of a trusted verdict: "scores", or "full" (item rationales too)."""
     chart_images: dict | None = None

@@ -38,7 +38,8 @@ class TestCell:
     grade_id: str
     points: float
     kind: str
-    """item, code (a trusted check on handed-in values), written, or kernel (scored in the kernel)."""
+    """item, code (a trusted check on handed-in values), written, or kernel
+    (scored in the kernel)."""
     source: str = ""
 
 
@@ -98,7 +99,8 @@ def read_answers(folder: Path, max_bytes: int) -> tuple[dict, str]:
     except AnswerStoreError as error:
         return (
             {},
-            f"{FILENAME} cannot be read, so the items it answers score 0: {str(error).split(' Your answers')[0]}",
+            f"{FILENAME} cannot be read, so the items it answers score "
+            f"0: {str(error).split(' Your answers')[0]}",
         )
     return {
         item: {task: entry["value"] for task, entry in tasks.items()}
@@ -177,7 +179,8 @@ def run_check(cell: TestCell, values: dict, feedback: str) -> Verdict:
 
 
 def read_handins(folder: Path, cells: list[TestCell]) -> tuple[dict, list[str]]:
-    """The values handed in for the code checks of ``cells``; unreadable ones are noted and left out."""
+    """The values handed in for the code checks of ``cells``;
+    unreadable ones are noted and left out."""
     values, notes = {}, []
     for cell in cells:
         for name in gradecells.handed_names(cell.source):
@@ -190,20 +193,24 @@ def read_handins(folder: Path, cells: list[TestCell]) -> tuple[dict, list[str]]:
                 values |= handin.read_file(path)
             except handin.HandInError as error:
                 notes.append(
-                    f"{cell.grade_id}: the value handed in could not be read, so it scores 0: {error}"
+                    f"{cell.grade_id}: the value handed in could not be "
+                    f"read, so it scores 0: {error}"
                 )
     return values, notes
 
 
 def as_output(verdict: Verdict) -> dict:
-    """The graded notebook's output for a trusted cell: the grader's verdict, nothing of the kernel's."""
+    """The graded notebook's output for a trusted cell: the grader's verdict,
+    nothing of the kernel's."""
     import nbformat
 
     body = html.escape(verdict.text).replace("\n", "<br>")
     return nbformat.v4.new_output(
         "display_data",
         data={
-            "text/html": f"<div class='dialectic-verdict'><b>Scored by the grader:</b> {body}</div>",
+            "text/html": (
+                f"<div class='dialectic-verdict'><b>Scored by the grader:</b> {body}</div>"
+            ),
             "text/plain": verdict.text,
         },
     )
