@@ -466,9 +466,8 @@ def agreement_text(ratings: pd.DataFrame, table: pd.DataFrame, worst: pd.DataFra
         f"Agreement of {len(raters)} rater(s) ({', '.join(raters)}) on "
         f"{ratings['answer_id'].nunique()} written answers.",
         "",
-        f"{'criterion':<10}{'n':>4}  "
-        f"{'ICC(2,1) [95% CI]':<52}{'weighted kappa':<26}alpha "
-        "(ordinal)",
+        f"{'criterion':<10}{'n':>4}  {'ICC(2,1) [95% CI]':<52}"
+        f"{'weighted kappa':<26}alpha (ordinal)",
     ]
     for row in table.itertuples():
         icc_text = _number(row.icc, row.icc_label)
@@ -479,8 +478,9 @@ def agreement_text(ratings: pd.DataFrame, table: pd.DataFrame, worst: pd.DataFra
             if row.icc_ci_label != row.icc_label:
                 icc_text += f" (CI {row.icc_ci_label})"
         lines.append(
-            f"{row.criterion:<10}{row.n:>4}  "
-            f"{icc_text:<52}{_number(row.kappa, row.kappa_label):<26}{_number(row.alpha, row.alpha_label)}"
+            f"{row.criterion:<10}{row.n:>4}  {icc_text:<52}"
+            f"{_number(row.kappa, row.kappa_label):<26}"
+            f"{_number(row.alpha, row.alpha_label)}"
         )
     lines += [
         "",

@@ -34,10 +34,12 @@ STEPS = (
 
 _CSS = (
     """
-body {font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #222;
-  box-sizing: border-box;}
-h1 {font-size: 1.6em;} h2 {border-bottom: 2px solid #5b7fa6; padding-bottom: 0.2em; margin-top: 2em;}
-.chart {margin: 1em 0; max-width: 100%; overflow-x: auto;} .note {color: #555; font-size: 0.9em; max-width: 50em;}
+body {font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em;
+  color: #222; box-sizing: border-box;}
+h1 {font-size: 1.6em;}
+h2 {border-bottom: 2px solid #5b7fa6; padding-bottom: 0.2em; margin-top: 2em;}
+.chart {margin: 1em 0; max-width: 100%; overflow-x: auto;}
+.note {color: #555; font-size: 0.9em; max-width: 50em;}
 """
     + tables.CSS
 )

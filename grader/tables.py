@@ -25,11 +25,14 @@ from grader.rubric import CRITERIA
 
 #: Styles for these tables; the report and the dashboard both include them.
 CSS = """
-table.dialectic-table {border-collapse: collapse; font-size: 0.82em; margin: 0.6em 0; max-width: 100%;}
+table.dialectic-table {border-collapse: collapse; font-size: 0.82em; margin: 0.6em 0;
+  max-width: 100%;}
 table.dialectic-table th, table.dialectic-table td {border: 1px solid #ccc; padding: 0.25em 0.35em;
-  text-align: left; vertical-align: top; overflow-wrap: normal; word-break: normal; hyphens: manual;}
+  text-align: left; vertical-align: top; overflow-wrap: normal; word-break: normal;
+  hyphens: manual;}
 table.dialectic-table th {background: #eef2f7; font-weight: 600;}
-table.dialectic-table td.number {text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; width: 1%;}
+table.dialectic-table td.number {text-align: right; white-space: nowrap;
+  font-variant-numeric: tabular-nums; width: 1%;}
 table.dialectic-table td.nowrap {white-space: nowrap;}
 table.dialectic-table td.prose {min-width: 7.5em;}
 table.dialectic-table tr.flagged td {background: #fff4e5;}

@@ -65,17 +65,20 @@ MARKER_PROMPT = {
 _FULL_WIDTH = widgets.Layout(width="100%")
 _STYLE = """<style>
 .dialectic-item {border-left: 4px solid #5b7fa6; padding: 0.4em 0.9em; margin: 0.5em 0;}
-.dialectic-item blockquote {border-left: 3px solid #bbb; margin: 0.4em 0; padding-left: 0.8em; font-style: italic;}
+.dialectic-item blockquote {border-left: 3px solid #bbb; margin: 0.4em 0; padding-left: 0.8em;
+  font-style: italic;}
 .dialectic-feedback {background: #f4f7fb; padding: 0.5em 0.8em; border-radius: 4px;}
 .dialectic-feedback.dialectic-good {background: #eef7ee;}
 .dialectic-error {background: #fdecea; padding: 0.5em 0.8em; border-radius: 4px;}
 .dialectic-rubric td, .dialectic-rubric th {vertical-align: top; font-size: 0.85em; padding: 0.3em;}
 .dialectic-item-widget .widget-toggle-button.mod-active {background: #3d5f86; color: #fff;}
 .dialectic-live .widget-toggle-buttons {display: flex; flex-wrap: wrap; gap: 4px 0; height: auto;}
-.dialectic-live .widget-toggle-button.mod-active {background: #3d5f86; color: #fff; font-weight: bold;}
+.dialectic-live .widget-toggle-button.mod-active {background: #3d5f86; color: #fff;
+  font-weight: bold;}
 .dialectic-live .widget-toggle-button:focus-visible, .dialectic-live button:focus-visible,
 .dialectic-live select:focus-visible, .dialectic-live textarea:focus-visible,
-.dialectic-live .widget-radio-box input:focus-visible {outline: 3px solid #e08e0b; outline-offset: 1px;}
+.dialectic-live .widget-radio-box input:focus-visible {outline: 3px solid #e08e0b;
+  outline-offset: 1px;}
 .dialectic-live .widget-radio {flex-wrap: wrap;}
 .dialectic-live .widget-radio > .widget-label {width: 100%; max-width: none;}
 .dialectic-live .widget-radio-box {margin-bottom: 0.3em;}
@@ -83,12 +86,15 @@ _STYLE = """<style>
   line-height: 1.4; white-space: normal; overflow-wrap: anywhere; padding: 0.3em 0.4em;
   margin: 1px 0; border-radius: 4px; cursor: pointer;}
 .dialectic-live .widget-radio-box label:hover {background: #f1f4f8;}
-.dialectic-live .widget-radio-box label:has(input:checked) {background: #e3ebf5; box-shadow: inset 3px 0 #3d5f86;}
-.dialectic-live .widget-radio-box input {order: -1; flex: none; height: auto; margin: 0.25em 0.6em 0 0; float: none;}
+.dialectic-live .widget-radio-box label:has(input:checked) {background: #e3ebf5;
+  box-shadow: inset 3px 0 #3d5f86;}
+.dialectic-live .widget-radio-box input {order: -1; flex: none; height: auto;
+  margin: 0.25em 0.6em 0 0; float: none;}
 .dialectic-live .widget-dropdown > select {flex: 0 1 22em;}
 .dialectic-live h4 {margin: 1em 0 0.2em;}
 .dialectic-live .widget-html-content {line-height: 1.45;}
-.jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live) {display: none;}
+.jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live) {
+  display: none;}
 </style>"""
 #: Shown with each fallback: where a notebook was saved with its outputs and reopened, the
 #: live widget's model is gone and JupyterLab would print only "Loading widget..." and then

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.slow
 A = "m07_alliance_and_the_spectrum"
 NOTEBOOK = f"{A}.ipynb"
 GOOD = ("s014", "s015", "s016")
-TIMEOUT = 10  # seconds a cell may run: s007 loops for ever; an honest cell takes 1-2 s, longer on a busy machine
+# seconds a cell may run: s007 loops for ever; an honest cell takes 1-2 s, longer on a busy machine
+TIMEOUT = 10
 
 
 def _cells(course, students=None) -> dict:

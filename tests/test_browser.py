@@ -56,24 +56,28 @@ LAYOUT_PROBLEMS = """
   const page = document.body.innerText;
   if (page.includes('Error displaying widget')) problems.push('a widget error shows');
   if (page.includes('Traceback')) problems.push('a traceback shows');
-  for (const out of document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+  const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+  for (const out of document.querySelectorAll(stderr))
     if (visible(out)) problems.push('stderr output: ' + short(out.innerText));
   const outputs = [...document.querySelectorAll('.jp-OutputArea-output')]
-    .filter((o) => visible(o) && o.querySelector('.dialectic-live, .dialectic-static, .widget-box, .jupyter-widgets'));
+    .filter((o) => visible(o)
+      && o.querySelector('.dialectic-live, .dialectic-static, .widget-box, .jupyter-widgets'));
   for (const out of outputs) {
     const texts = [];
     const walker = document.createTreeWalker(out, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const el = node.parentElement;
-      if (!node.textContent.trim() || !el || el.closest('svg, style, script, .vega-embed') || !visible(el)) continue;
+      if (!node.textContent.trim() || !el || el.closest('svg, style, script, .vega-embed')
+          || !visible(el)) continue;
       const range = document.createRange();
       range.selectNodeContents(node);
-      const box = el.closest('label, button, p, li, td, th, div, span, h1, h2, h3, h4, b, i, small, blockquote')
-                  .getBoundingClientRect();
+      const boxes = 'label, button, p, li, td, th, div, span, h1, h2, h3, h4, b, i, small, blockquote';
+      const box = el.closest(boxes).getBoundingClientRect();
       for (const r of range.getClientRects()) {
         if (r.width < 1 || r.height < 1) continue;
         texts.push({node, r, text: short(node.textContent)});
-        if (r.right > box.right + 2 || r.bottom > box.bottom + 2 || r.left < box.left - 2 || r.top < box.top - 2)
+        if (r.right > box.right + 2 || r.bottom > box.bottom + 2
+            || r.left < box.left - 2 || r.top < box.top - 2)
           problems.push('text spills out of its box: ' + short(node.textContent));
       }
     }
@@ -85,7 +89,8 @@ LAYOUT_PROBLEMS = """
     for (const c of controls) {
       const cr = c.getBoundingClientRect();
       for (const t of texts)
-        if (!c.contains(t.node) && area(cr, t.r) > 4) problems.push('a control covers text: ' + t.text);
+        if (!c.contains(t.node) && area(cr, t.r) > 4)
+          problems.push('a control covers text: ' + t.text);
     }
     for (const label of out.querySelectorAll('.widget-radio-box label')) {
       const dot = label.querySelector('input').getBoundingClientRect();
@@ -262,8 +267,10 @@ def _run_all(page, attempts: int = 4) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         done = page.evaluate("""() => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map((p) => p.innerText);
-            return prompts.every((p) => /\\[\\d+\\]/.test(p)) && !document.body.innerText.includes('Loading widget');
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                .map((p) => p.innerText);
+            return prompts.every((p) => /\\[\\d+\\]/.test(p))
+                && !document.body.innerText.includes('Loading widget');
         }""")
         if done:
             return

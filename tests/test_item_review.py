@@ -366,15 +366,18 @@ def test_the_report_reads_in_a_browser(panel, bank, tmp_path):
             for (const row of document.querySelectorAll('tr')) {
                 const cells = [...row.children].map(c => c.getBoundingClientRect());
                 for (let i = 1; i < cells.length; i++)
-                    if (cells[i].left < cells[i - 1].right - 1) out.overlaps.push(row.textContent.slice(0, 40));
+                    if (cells[i].left < cells[i - 1].right - 1)
+                        out.overlaps.push(row.textContent.slice(0, 40));
             }
             // a word never breaks mid-word: every cell is at least as wide as its longest word
             const ctx = document.createElement('canvas').getContext('2d');
             for (const cell of document.querySelectorAll('table[data-table^=review] td')) {
                 const style = getComputedStyle(cell);
                 ctx.font = style.font;
-                const longest = Math.max(0, ...cell.textContent.split(/\\s+/).map(w => ctx.measureText(w).width));
-                const inner = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                const words = cell.textContent.split(/\\s+/);
+                const longest = Math.max(0, ...words.map(w => ctx.measureText(w).width));
+                const inner = cell.clientWidth - parseFloat(style.paddingLeft)
+                    - parseFloat(style.paddingRight);
                 if (longest > inner + 1) out.broken.push(cell.textContent.slice(0, 40));
             }
             return out;

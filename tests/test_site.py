@@ -39,7 +39,7 @@ LABELS = {
 }
 
 
-# -- quick: the tables the page looks answers up in -------------------------------------------------
+# -- quick: the tables the page looks answers up in ------------------------------------------------
 def _spectrum_lookup(table: dict, answer: dict) -> dict:
     """What the page's script does with a spectrum answer: add half-points, look the total up."""
     half = sum(table["placements"][rid][str(pos)]["half_points"] for rid, pos in answer.items())
@@ -156,7 +156,7 @@ def test_a_write_first_item_shows_its_candidates_only_after_writing(monkeypatch,
     )  # the candidates wait in the table, not on the page
 
 
-# -- the built site ---------------------------------------------------------------------------------
+# -- the built site --------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     from grader.cli import main
@@ -271,7 +271,7 @@ def test_no_assessment_item_key_or_rationale_in_any_file(site):
     )
 
 
-# -- in the browser ------------------------------------------------------------------------------------
+# -- in the browser --------------------------------------------------------------------------------
 def _browser(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
@@ -569,7 +569,8 @@ def _check_layout(page, name: str) -> None:
     boxes = page.evaluate("""() => {
         const article = document.querySelector('main article, article.bd-article, main');
         const limit = article.getBoundingClientRect();
-        return Array.from(document.querySelectorAll('.dialectic-site-item, .dialectic-site-reflection'))
+        const items = document.querySelectorAll('.dialectic-site-item, .dialectic-site-reflection');
+        return Array.from(items)
           .filter(e => e.offsetParent !== null)
           .map(e => { const r = e.getBoundingClientRect();
                       const font = parseFloat(getComputedStyle(e).fontSize);
@@ -585,7 +586,7 @@ def _check_layout(page, name: str) -> None:
         assert below["top"] >= above["bottom"] - 1, f"{name}: two items overlap"
 
 
-# -- the same audit on the notebook course's widgets, in a real JupyterLab ----------------------------
+# -- the same audit on the notebook course's widgets, in a real JupyterLab -------------------------
 from tests.test_browser import _end_sessions, _run_all, _wait_for_kernel, course_server  # noqa: E402,F401
 
 AUDITED_MODULE = "08_integration.ipynb"  # every kind of item, a reflection and charts

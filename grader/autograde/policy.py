@@ -152,12 +152,14 @@ instructor, roots = Path(sys.argv[1]), sys.argv[2:]
 seen = {"instructor_bank": {}, "tables": {}}
 for name in ("responses.csv", "vignettes.csv"):
     try:
-        seen["instructor_bank"][name] = (instructor / name).read_text(encoding="utf-8", errors="replace")
+        seen["instructor_bank"][name] = (instructor / name).read_text(
+            encoding="utf-8", errors="replace")
     except OSError as e:
         seen["instructor_bank"][name] = ""
 for root in roots:
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
+        dirs[:] = [d for d in dirs
+                   if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
         for name in files:
             if name in ("responses.csv", "vignettes.csv"):
                 path = os.path.join(folder, name)
