@@ -71,7 +71,8 @@ LAYOUT_PROBLEMS = """
           || !visible(el)) continue;
       const range = document.createRange();
       range.selectNodeContents(node);
-      const boxes = 'label, button, p, li, td, th, div, span, h1, h2, h3, h4, b, i, small, blockquote';
+      const boxes = 'label, button, p, li, td, th, div, span, h1, h2, h3, h4, b, i, small, '
+                    + 'blockquote';
       const box = el.closest(boxes).getBoundingClientRect();
       for (const r of range.getClientRects()) {
         if (r.width < 1 || r.height < 1) continue;
