@@ -25,7 +25,7 @@ BINS = np.linspace(0, 1, 11)
 
 
 def _bin_labels() -> list[str]:
-    return [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in zip(BINS[:-1], BINS[1:])]
+    return [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in zip(BINS[:-1], BINS[1:], strict=True)]
 
 
 def _binned(values: pd.Series) -> pd.Categorical:

@@ -53,7 +53,7 @@ def check_history(
     """Problems that tie the changelog to the bank's current keys (see the module docstring)."""
     source = str(Path(directory) / HISTORY_FILE)
     problems: list[Problem] = []
-    versions = dict(zip(vignettes["item_id"], vignettes["version"].astype(int)))
+    versions = dict(zip(vignettes["item_id"], vignettes["version"].astype(int), strict=True))
     current = responses.set_index("response_id")
     for row, change in enumerate(history.to_dict("records"), start=1):
         item_id, response_id = change["item_id"], change["response_id"]

@@ -297,7 +297,7 @@ def generate(seed: int = DEFAULT_SEED) -> PhysiologyData:
     """Simulate the whole dataset. The same seed gives the same data, bit for bit."""
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(_ROSTER))]
     dyad_rows, episode_rows, sample_frames = [], [], []
-    for number, (plan, dyad_seed) in enumerate(zip(_ROSTER, seeds), start=1):
+    for number, (plan, dyad_seed) in enumerate(zip(_ROSTER, seeds, strict=True), start=1):
         dyad_id = f"d{number:02d}"
         rng = np.random.default_rng(dyad_seed)
         episodes = _schedule(dyad_id, plan, rng)
@@ -573,7 +573,7 @@ def _relax(target: np.ndarray, tau_s: np.ndarray, start: float = 0.0) -> np.ndar
     """First-order lag: follow ``target`` with a time constant that may change over time."""
     alpha = (1 - np.exp(-1 / (np.asarray(tau_s, dtype=float) * SAMPLE_RATE_HZ))).tolist()
     out, level = [], start
-    for a, x in zip(alpha, target.tolist()):
+    for a, x in zip(alpha, target.tolist(), strict=True):
         level += a * (x - level)
         out.append(level)
     return np.array(out)
@@ -704,9 +704,11 @@ def _check_episodes(data: PhysiologyData, directory: Path) -> list[Problem]:
     def problem(index: int, column: str, message: str) -> None:
         problems.append(Problem(source, message, row=index + 1, column=column))
 
-    by_id = {e.episode_id: (i, e) for i, e in zip(episodes.index, episodes.itertuples())}
+    by_id = {
+        e.episode_id: (i, e) for i, e in zip(episodes.index, episodes.itertuples(), strict=True)
+    }
     repaired_by = {e.repairs for e in episodes.itertuples() if e.kind == "repair"}
-    for i, e in zip(episodes.index, episodes.itertuples()):
+    for i, e in zip(episodes.index, episodes.itertuples(), strict=True):
         if e.dyad_id not in known:
             problem(i, "dyad_id", f"names dyad {e.dyad_id!r}, which is not in {DYADS_FILE}")
         if not e.episode_id.startswith(f"{e.dyad_id}-"):
@@ -755,7 +757,7 @@ def _check_episodes(data: PhysiologyData, directory: Path) -> list[Problem]:
         for i in ordered.index[ordered["start_s"] < ends]:
             problem(i, "start_s", f"overlaps an earlier episode of dyad {dyad_id}")
     dyad_source = str(directory / DYADS_FILE)
-    for i, dyad_id in zip(data.dyads.index, data.dyads["dyad_id"]):
+    for i, dyad_id in zip(data.dyads.index, data.dyads["dyad_id"], strict=True):
         if not (episodes["dyad_id"] == dyad_id).any():
             problems.append(
                 Problem(

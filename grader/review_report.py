@@ -63,7 +63,9 @@ def review_tables(stored: pd.DataFrame, bank: ItemBank) -> ReviewTables:
     placed = stored[stored["measure"] == "position"]
     positions = {
         (r, rid): int(v)
-        for r, rid, v in zip(placed["reviewer"], placed["response_id"], placed["value"])
+        for r, rid, v in zip(
+            placed["reviewer"], placed["response_id"], placed["value"], strict=True
+        )
     }
     unsafe = stored[stored["measure"] == "unsafe"]
     response_rows, vignette_rows = [], []
@@ -384,6 +386,7 @@ def record_in_bank(tables: ReviewTables, bank: ItemBank, *, on: str | None = Non
                     _cell(f["key_agreement"]),
                     on,
                 ),
+                strict=True,
             )
         )
         if "" in values.values():

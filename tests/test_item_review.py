@@ -144,7 +144,7 @@ def test_the_panel_figures(panel, bank, tmp_path):
     assert set(tables.responses["response_id"]) == {
         r.response_id for i in exported.vignettes for r in bank.item(i).responses
     }
-    figures = dict(zip(tables.bank["figure"], tables.bank["value"]))
+    figures = dict(zip(tables.bank["figure"], tables.bank["value"], strict=True))
     assert figures["reviewers"] == "4"
     assert 0.75 <= float(figures["S-CVI/Ave"]) <= 1
     assert figures["CVR critical value"] == ""  # four cannot reach p < .05
@@ -196,7 +196,7 @@ def test_flags_follow_their_definitions(bank):
         ]
     rows.append(("R2", "ep-001", strong, "unsafe", "yes", "shaming"))
     tables = review_tables(_store(rows), bank)
-    flags = dict(zip(tables.responses["response_id"], tables.responses["flags"]))
+    flags = dict(zip(tables.responses["response_id"], tables.responses["flags"], strict=True))
     assert flags[strong] == "key one step harsher than the panel majority"
     assert flags[attuned].startswith("direction: key attuned, panel majority confrontational")
     assert "low panel agreement" in flags[other]

@@ -44,7 +44,7 @@ def test_the_current_key_is_the_latest_change(bank, history):
 def test_the_rekeying_counts(history):
     """What the re-keying of version 2 changed (reported in KEYING_RUBRIC.md)."""
     moves = history[history["column"] == "spectrum_position"]
-    pairs = list(zip(moves["old_value"].astype(int), moves["new_value"].astype(int)))
+    pairs = list(zip(moves["old_value"].astype(int), moves["new_value"].astype(int), strict=True))
     further = sum(abs(new) > abs(old) for old, new in pairs)
     assert all((old > 0) == (new > 0) and abs(abs(new) - abs(old)) == 1 for old, new in pairs)
     assert (len(pairs), further, len(pairs) - further) == (85, 84, 1)
