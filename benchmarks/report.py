@@ -75,7 +75,6 @@ def build_gradebook(course: Path, students: int, seed: int = 7, url: str | None 
             cells[a].append({"answers": keyed_answers(nb, bank)})
         notebooks = {a: gb.find_notebook(a, a).id for a in cells}
         assignment_ids = {a: gb.find_assignment(a).id for a in cells}
-        session, engine = gb.db, gb.db.get_bind()
     student_rows = [
         {
             "id": f"s{n:04d}",

@@ -31,9 +31,9 @@ from grader.itembank import (
     PATTERNS,
     WITHDRAWAL_MARKERS,
     ItemBank,
-    Vignette,
     load_bank,
 )
+from grader.itembank import Vignette as BankVignette  # `Vignette` here is the widget
 from grader.scoring import Score, position_label, score
 
 MODES = ("practice", "assessment")
@@ -124,7 +124,7 @@ class _Item(widgets.VBox):
         self, item_id: str, *, mode: str | None = None, directory=None, bank: ItemBank | None = None
     ):
         self.bank = bank or load_bank()
-        self.item: Vignette = self.bank.item(item_id)
+        self.item: BankVignette = self.bank.item(item_id)
         self.store = AnswerStore(directory)
         keyed = self.item.has_keys
         self.mode = mode or (

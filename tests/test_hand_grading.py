@@ -57,7 +57,7 @@ def course(tmp_path_factory) -> Path:
             gb.add_student(student, first_name=student.title(), last_name="Example")
             gb.add_submission(ASSIGNMENT, student)
             left = auto_points
-            for name, points, cell_type in cells:
+            for name, points, _ in cells:
                 grade = gb.find_grade(name, ASSIGNMENT, ASSIGNMENT, student)
                 if name == WRITTEN:
                     grade.auto_score, grade.manual_score, grade.needs_manual_grade = (

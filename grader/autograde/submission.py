@@ -215,7 +215,9 @@ def _check_metadata_schema_once() -> None:
 
 
 def _changed(before: Path, after: Path) -> bool:
-    read = lambda p: p.read_bytes() if p.is_file() and not p.is_symlink() else None
+    def read(p: Path) -> bytes | None:
+        return p.read_bytes() if p.is_file() and not p.is_symlink() else None
+
     return read(before) != read(after)
 
 
