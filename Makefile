@@ -29,7 +29,7 @@ HUB_STAMP  := $(HUB_PREFIX)/.installed
 HUB_DEPS   := $(HUB_PREFIX)/.installed-deps
 PROXY      := $(HUB_PREFIX)/proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: lab test demo site system-deps data help hub hub-env
+.PHONY: lab test lint demo site system-deps data help hub hub-env
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,9 +42,13 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/, opening 01_orientation (A
 	cd course && PATH="$(abspath $(BIN)):$$PATH" JUPYTER_CONFIG_PATH="$(abspath lab-config)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	  $(abspath $(BIN))/python -m grader.lab --LabApp.default_url=/lab/tree/01_orientation.ipynb $(ROOT_FLAG) $(ARGS)
 
-test: $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite
+test: lint $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite (after the lint)
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
 	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest --durations=25 $(ARGS)
+
+lint: $(TEST_STAMP)  ## check the code's style with ruff (pyproject.toml); `ruff format .` mends layout
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 hub: $(RUNTIME_STAMP) hub-env  ## start the cohort's JupyterHub (ROSTER=roster.csv; HUB_IP=127.0.0.1 HUB_PORT=8000)
 	$(BIN)/dialectic hub users --roster $(ROSTER)

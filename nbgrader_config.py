@@ -34,6 +34,10 @@ c.HTMLExporter.template_name = _feedback.TEMPLATE_NAME
 c.HTMLExporter.template_file = _feedback.TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = [
     str(_feedback.TEMPLATES),
-    str(__import__("pathlib").Path(__import__("nbgrader").__file__).parent
-        / "server_extensions" / "formgrader" / "templates"),
+    str(
+        __import__("pathlib").Path(__import__("nbgrader").__file__).parent
+        / "server_extensions"
+        / "formgrader"
+        / "templates"
+    ),
 ]

@@ -29,8 +29,8 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 from nbgrader.api import Gradebook  # noqa: E402
 
 from grader.autograde import autograde_cohort, check_isolation  # noqa: E402
-from grader.simulate import simulate_cohort  # noqa: E402
 from grader.demo import nbgrader, prepare_course  # noqa: E402
+from grader.simulate import simulate_cohort  # noqa: E402
 
 ASSIGNMENTS = ("m02_empathic_process", "m07_alliance_and_the_spectrum")
 TARGET = 2.5
@@ -38,8 +38,13 @@ TARGET = 2.5
 
 def cells(course: Path) -> dict:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {(a, s.student.id, g.name): (g.auto_score, g.needs_manual_grade)
-                for a in ASSIGNMENTS for s in gb.assignment_submissions(a) for n in s.notebooks for g in n.grades}
+        return {
+            (a, s.student.id, g.name): (g.auto_score, g.needs_manual_grade)
+            for a in ASSIGNMENTS
+            for s in gb.assignment_submissions(a)
+            for n in s.notebooks
+            for g in n.grades
+        }
 
 
 def floor_seconds(course: Path, assignment: str, repeats: int = 3) -> float:
@@ -49,15 +54,22 @@ def floor_seconds(course: Path, assignment: str, repeats: int = 3) -> float:
     for _ in range(repeats):
         nb = nbformat.read(folder / f"{assignment}.ipynb", as_version=4)
         started = time.perf_counter()
-        NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
-                       resources={"metadata": {"path": str(folder)}}).execute()
+        NotebookClient(
+            nb,
+            kernel_name="python3",
+            timeout=120,
+            allow_errors=True,
+            resources={"metadata": {"path": str(folder)}},
+        ).execute()
         times.append(time.perf_counter() - started)
     return min(times)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--students", type=int, default=30, help="students per assignment (default 30)")
+    parser.add_argument(
+        "--students", type=int, default=30, help="students per assignment (default 30)"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="dialectic-autograde-bench-"))
@@ -77,20 +89,32 @@ def main() -> int:
         plain_s = time.perf_counter() - started
 
         started = time.perf_counter()
-        autograde_cohort(ours, ASSIGNMENTS, workers=args.workers)  # `dialectic autograde m02_... m07_...`
+        autograde_cohort(
+            ours, ASSIGNMENTS, workers=args.workers
+        )  # `dialectic autograde m02_... m07_...`
         ours_s = time.perf_counter() - started
 
         same = cells(plain) == cells(ours)
         floor = sum(floor_seconds(plain, a) for a in ASSIGNMENTS) / len(ASSIGNMENTS)
-        print(f"{n} submissions ({args.students} students x {len(ASSIGNMENTS)} assignments), "
-              f"{args.workers} workers, {os.cpu_count()} cores")
+        print(
+            f"{n} submissions ({args.students} students x {len(ASSIGNMENTS)} assignments), "
+            f"{args.workers} workers, {os.cpu_count()} cores"
+        )
         print(f"dialectic autograde ran every kernel sandboxed; {check_isolation(ours).summary()}")
         print(f"plain nbgrader autograde:  {plain_s:7.1f} s  ({plain_s / n:5.2f} s per submission)")
-        print(f"dialectic autograde:       {ours_s:7.1f} s  ({ours_s / n:5.2f} s per submission, wall clock)")
-        print(f"speedup:                   {plain_s / ours_s:7.2f}x  (target >= {TARGET}x: "
-              f"{'met' if plain_s / ours_s >= TARGET else 'MISSED'})")
-        print(f"bare nbclient, one notebook: {floor:5.2f} s  -> overhead per notebook: nbgrader "
-              f"{plain_s / n - floor:+.2f} s, dialectic (x{args.workers} workers) {ours_s / n * args.workers - floor:+.2f} s")
+        print(
+            f"dialectic autograde:       {ours_s:7.1f} s  "
+            f"({ours_s / n:5.2f} s per submission, wall clock)"
+        )
+        print(
+            f"speedup:                   {plain_s / ours_s:7.2f}x  (target >= {TARGET}x: "
+            f"{'met' if plain_s / ours_s >= TARGET else 'MISSED'})"
+        )
+        print(
+            f"bare nbclient, one notebook: {floor:5.2f} s  -> overhead per notebook: nbgrader "
+            f"{plain_s / n - floor:+.2f} s, dialectic (x{args.workers} workers) "
+            f"{ours_s / n * args.workers - floor:+.2f} s"
+        )
         print(f"identical scores in every cell: {'yes' if same else 'NO'}")
         return 0 if same else 1
     finally:

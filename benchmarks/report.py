@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 from grader import analytics  # noqa: E402
-from grader.simulate import keyed_answers  # noqa: E402
-from grader.itembank import load_bank  # noqa: E402
 from grader.demo import assignments  # noqa: E402
+from grader.itembank import load_bank  # noqa: E402
 from grader.report import build_report  # noqa: E402
+from grader.simulate import keyed_answers  # noqa: E402
 
 TARGET_S = 10.0
 
@@ -61,33 +61,68 @@ def build_gradebook(course: Path, students: int, seed: int = 7, url: str | None 
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
                 if meta.get("grade"):
-                    made = gb.add_grade_cell(meta["grade_id"], a, a, max_score=meta["points"],
-                                             cell_type=cell.cell_type)
-                    cells[a].append({"id": made.id, "name": meta["grade_id"], "max": meta["points"],
-                                     "type": cell.cell_type})
+                    made = gb.add_grade_cell(
+                        meta["grade_id"], a, a, max_score=meta["points"], cell_type=cell.cell_type
+                    )
+                    cells[a].append(
+                        {
+                            "id": made.id,
+                            "name": meta["grade_id"],
+                            "max": meta["points"],
+                            "type": cell.cell_type,
+                        }
+                    )
             cells[a].append({"answers": keyed_answers(nb, bank)})
         notebooks = {a: gb.find_notebook(a, a).id for a in cells}
         assignment_ids = {a: gb.find_assignment(a).id for a in cells}
-        session, engine = gb.db, gb.db.get_bind()
-    student_rows = [{"id": f"s{n:04d}", "first_name": f"First{n}", "last_name": f"Last{n}",
-                     "email": f"s{n:04d}@example.edu", "lms_user_id": str(100000 + n)} for n in range(1, students + 1)]
+    student_rows = [
+        {
+            "id": f"s{n:04d}",
+            "first_name": f"First{n}",
+            "last_name": f"Last{n}",
+            "email": f"s{n:04d}@example.edu",
+            "lms_user_id": str(100000 + n),
+        }
+        for n in range(1, students + 1)
+    ]
     submissions, sub_notebooks, grades = [], [], []
     for student in student_rows:
         ability = rng.gauss(0, 1)
         for a, cell_list in cells.items():
             sub_id, nb_id = _uuid(rng), _uuid(rng)
-            submissions.append({"id": sub_id, "assignment_id": assignment_ids[a], "student_id": student["id"],
-                                "timestamp": None, "extension": None})
-            sub_notebooks.append({"id": nb_id, "assignment_id": sub_id, "notebook_id": notebooks[a],
-                                  "flagged": False, "late_submission_penalty": None})
+            submissions.append(
+                {
+                    "id": sub_id,
+                    "assignment_id": assignment_ids[a],
+                    "student_id": student["id"],
+                    "timestamp": None,
+                    "extension": None,
+                }
+            )
+            sub_notebooks.append(
+                {
+                    "id": nb_id,
+                    "assignment_id": sub_id,
+                    "notebook_id": notebooks[a],
+                    "flagged": False,
+                    "late_submission_penalty": None,
+                }
+            )
             for cell in cell_list[:-1]:
                 p = 1 / (1 + pow(2.718, -(ability + rng.gauss(0, 1))))
                 score = round(cell["max"] * min(1.0, max(0.0, p + rng.gauss(0, 0.15))) * 4) / 4
                 written = cell["type"] == "markdown"
-                grades.append({"id": _uuid(rng), "notebook_id": nb_id, "cell_id": cell["id"],
-                               "auto_score": None if written else score,
-                               "manual_score": score if written else None, "extra_credit": None,
-                               "needs_manual_grade": False})
+                grades.append(
+                    {
+                        "id": _uuid(rng),
+                        "notebook_id": nb_id,
+                        "cell_id": cell["id"],
+                        "auto_score": None if written else score,
+                        "manual_score": score if written else None,
+                        "extra_credit": None,
+                        "needs_manual_grade": False,
+                    }
+                )
             folder = course / "autograded" / student["id"] / a
             folder.mkdir(parents=True)
             answers = json.loads(json.dumps(cell_list[-1]["answers"]))
@@ -149,13 +184,20 @@ def main() -> int:
         out = build_report(course, course / "report.html", pseudonymize=True)
         report = time.perf_counter() - started
 
-        print(f"cohort: {args.students} students x {len(data.assignments)} assignments, "
-              f"{len(data.grades):,} grades, {len(data.items):,} item answers")
+        print(
+            f"cohort: {args.students} students x {len(data.assignments)} assignments, "
+            f"{len(data.grades):,} grades, {len(data.items):,} item answers"
+        )
         print(f"build synthetic gradebook:        {built:7.2f} s")
         print(f"baseline read (nbgrader objects): {baseline:7.2f} s  ({read:,} grades)")
-        print(f"grader.analytics.load_cohort:     {ours:7.2f} s  -> {baseline / ours:.1f}x faster than baseline")
-        print(f"full report (--pseudonymize):     {report:7.2f} s  (target < {TARGET_S:.0f} s: "
-              f"{'met' if report < TARGET_S else 'MISSED'}), {out.stat().st_size / 1e6:.1f} MB")
+        print(
+            f"grader.analytics.load_cohort:     {ours:7.2f} s  -> "
+            f"{baseline / ours:.1f}x faster than baseline"
+        )
+        print(
+            f"full report (--pseudonymize):     {report:7.2f} s  (target < {TARGET_S:.0f} s: "
+            f"{'met' if report < TARGET_S else 'MISSED'}), {out.stat().st_size / 1e6:.1f} MB"
+        )
         return 0
     finally:
         if not args.keep:

@@ -69,16 +69,24 @@ def _free_port() -> int:
 
 def _baseline_tree(commit: str, into: Path) -> Path:
     """grader/, datasets/ and course/ as they were at ``commit``."""
-    archive = subprocess.run(["git", "archive", commit, "grader", "datasets", "course"], cwd=ROOT,
-                             capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", commit, "grader", "datasets", "course"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     return into
 
 
 def _env(scratch: Path, pythonpath: Path | None = None) -> dict:
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(scratch / "config"),
-           "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(scratch / "config"),
+        "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+        "PYTHONUNBUFFERED": "1",
+    }
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("JUPYTER_CONFIG_PATH", None)
     if pythonpath is not None:
@@ -90,8 +98,15 @@ def _time_to_url(command: list[str], port: int, env: dict, cwd: Path) -> float:
     """Seconds from starting ``command`` until it prints the server's URL; then stop it."""
     url = re.compile(rf"http://127\.0\.0\.1:{port}/\S*token=")
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         for line in process.stdout:
             if url.search(line):
@@ -109,17 +124,26 @@ def lab_start(scratch: Path, repeat: int) -> dict:
     before, listing, now = [], [], []
     for _ in range(repeat + 1):  # the first round warms the disk cache and is not counted
         started = time.perf_counter()
-        subprocess.run([str(BIN / "jupyter"), "labextension", "list"], env=env, capture_output=True,
-                       check=True)
+        subprocess.run(
+            [str(BIN / "jupyter"), "labextension", "list"], env=env, capture_output=True, check=True
+        )
         listed = time.perf_counter() - started
         port = _free_port()
-        old = [str(BIN / "jupyter"), "lab", "--ServerApp.root_dir=course", "--allow-root",
-               *server, f"--ServerApp.port={port}"]
+        old = [
+            str(BIN / "jupyter"),
+            "lab",
+            "--ServerApp.root_dir=course",
+            "--allow-root",
+            *server,
+            f"--ServerApp.port={port}",
+        ]
         before.append(listed + _time_to_url(old, port, env, ROOT))
         listing.append(listed)
         port = _free_port()
         args = " ".join([*server, f"--ServerApp.port={port}"])
-        now.append(_time_to_url(["make", "--no-print-directory", "lab", f"ARGS={args}"], port, env, ROOT))
+        now.append(
+            _time_to_url(["make", "--no-print-directory", "lab", f"ARGS={args}"], port, env, ROOT)
+        )
     return {"before": min(before[1:]), "now": min(now[1:]), "listing": min(listing[1:])}
 
 
@@ -129,64 +153,110 @@ def _first_cell(module: Path) -> str:
 
 
 def first_cell(module: Path, scratch: Path, pythonpath: Path | None) -> dict:
-    out = subprocess.run([sys.executable, "-c", FIRST_CELL_PROBE, _first_cell(module)],
-                         cwd=scratch, env=_env(scratch, pythonpath), capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_CELL_PROBE, _first_cell(module)],
+        cwd=scratch,
+        env=_env(scratch, pythonpath),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.splitlines()[-1])
 
 
 def run_all(module: Path, scratch: Path, pythonpath: Path | None) -> dict:
     folder = Path(tempfile.mkdtemp(dir=scratch))  # its own responses.json
     cpu_before = os.times()
-    out = subprocess.run([sys.executable, "-c", RUN_ALL_PROBE, str(module), str(folder)],
-                         cwd=folder, env=_env(scratch, pythonpath), capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_ALL_PROBE, str(module), str(folder)],
+        cwd=folder,
+        env=_env(scratch, pythonpath),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     cpu_after = os.times()
     result = json.loads(out.stdout.splitlines()[-1])
-    result["cpu"] = ((cpu_after.children_user - cpu_before.children_user)
-                     + (cpu_after.children_system - cpu_before.children_system))
+    result["cpu"] = (cpu_after.children_user - cpu_before.children_user) + (
+        cpu_after.children_system - cpu_before.children_system
+    )
     return result
 
 
 def _row(label: str, before: float, now: float, target: float, extra: str = "") -> str:
     verdict = "meets" if now <= target else "misses"
-    return (f"{label:<38} before {before:6.2f} s   now {now:6.2f} s   {before / now:5.2f}x faster"
-            f"   ({verdict} the {target:g} s target){extra}")
+    return (
+        f"{label:<38} before {before:6.2f} s   now {now:6.2f} s   {before / now:5.2f}x faster"
+        f"   ({verdict} the {target:g} s target){extra}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", default=DEFAULT_BASELINE,
-                        help=f"commit to compare with (default {DEFAULT_BASELINE})")
-    parser.add_argument("--modules", nargs="*", default=None,
-                        help="module numbers to run, e.g. 01 05 (default: all nine)")
-    parser.add_argument("--repeat", type=int, default=2, help="warm starts of each server (default 2)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_BASELINE,
+        help=f"commit to compare with (default {DEFAULT_BASELINE})",
+    )
+    parser.add_argument(
+        "--modules",
+        nargs="*",
+        default=None,
+        help="module numbers to run, e.g. 01 05 (default: all nine)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="warm starts of each server (default 2)"
+    )
     parser.add_argument("--skip-lab", action="store_true", help="time the notebooks only")
     args = parser.parse_args(argv)
     modules = sorted((ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
     if args.modules:
         modules = [m for m in modules if m.name[:2] in set(args.modules)]
-    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"baseline {args.baseline}")
+    print(
+        f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"baseline {args.baseline}"
+    )
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
         scratch = Path(tmp)
         base = _baseline_tree(args.baseline, scratch / "baseline")
         if not args.skip_lab:
             lab = lab_start(scratch, args.repeat)
-            print(_row("make lab to its URL (warm)", lab["before"], lab["now"], TARGETS["url"],
-                       f"; the old labextension listing alone: {lab['listing']:.2f} s"))
+            print(
+                _row(
+                    "make lab to its URL (warm)",
+                    lab["before"],
+                    lab["now"],
+                    TARGETS["url"],
+                    f"; the old labextension listing alone: {lab['listing']:.2f} s",
+                )
+            )
         for module in modules:
             # "before" runs the module as it was then: it may use widgets added since
             old = base / "course" / module.name
             b, n = first_cell(old, scratch, base), first_cell(module, scratch, None)
-            print(_row(f"{module.stem[:24]}: first cell", b["wall"], n["wall"], TARGETS["first_cell"],
-                       f"; CPU {b['cpu']:.2f} -> {n['cpu']:.2f} s"))
+            print(
+                _row(
+                    f"{module.stem[:24]}: first cell",
+                    b["wall"],
+                    n["wall"],
+                    TARGETS["first_cell"],
+                    f"; CPU {b['cpu']:.2f} -> {n['cpu']:.2f} s",
+                )
+            )
             b, n = run_all(old, scratch, base), run_all(module, scratch, None)
             if b["errors"] or n["errors"]:
                 print(f"  {module.name}: {b['errors']} errors before, {n['errors']} now")
-            print(_row(f"{module.stem[:24]}: Run All, fresh kernel", b["wall"], n["wall"],
-                       TARGETS["run_all"], f"; CPU {b['cpu']:.2f} -> {n['cpu']:.2f} s"))
+            print(
+                _row(
+                    f"{module.stem[:24]}: Run All, fresh kernel",
+                    b["wall"],
+                    n["wall"],
+                    TARGETS["run_all"],
+                    f"; CPU {b['cpu']:.2f} -> {n['cpu']:.2f} s",
+                )
+            )
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -5,7 +5,8 @@ restart, a reopened notebook and nbgrader's autograde (which collects the file w
 notebook). The file holds one entry per item id, with a ``schema_version``::
 
     {"schema_version": 1,
-     "answers": {"rw-014": {"choose": {"value": "rw-014-c", "saved_at": "2026-11-22T10:00:00+00:00"}}},
+     "answers": {"rw-014": {"choose": {"value": "rw-014-c", "saved_at":
+     "2026-11-22T10:00:00+00:00"}}},
      "reflections": {"alliance-1": {"text": "...", "saved_at": "..."}}}
 
 Every save is first appended to a journal and then written to the file atomically, both
@@ -77,7 +78,9 @@ class AnswerStore:
         self.hidden = self.path.parent / HIDDEN_FOLDER
         self.journal_path = self.hidden / f"{self.path.name}.journal"
         self.lock_path = self.hidden / f"{self.path.name}.lock"
-        self.legacy_backup_path = self.path.with_name(self.path.name + ".bak")  # written by earlier versions
+        self.legacy_backup_path = self.path.with_name(
+            self.path.name + ".bak"
+        )  # written by earlier versions
 
     # -- reading -------------------------------------------------------------------------
     def load(self) -> dict:
@@ -87,18 +90,23 @@ class AnswerStore:
             raise AnswerStoreError(
                 f"{self.path} is missing, but earlier answers are kept in {self.journal_path}. "
                 f"Run `dialectic answers recover {self.path.parent}` to restore them (or delete "
-                f"the {HIDDEN_FOLDER} folder there to start afresh).")
+                f"the {HIDDEN_FOLDER} folder there to start afresh)."
+            )
         return document or empty_document()
 
     def check(self) -> dict:
         """The validated document; an error when the folder or the file does not exist."""
         folder = self.path.parent
         if not folder.is_dir():
-            raise AnswerStoreError(f"{folder} is not a folder (it does not exist); give the folder that holds "
-                                   f"the notebooks and their {self.path.name}.")
+            raise AnswerStoreError(
+                f"{folder} is not a folder (it does not exist); give the folder that holds "
+                f"the notebooks and their {self.path.name}."
+            )
         if not self.path.exists():
-            raise AnswerStoreError(f"There is no {self.path.name} in {folder}: no answer has been saved there. "
-                                   "Answers are saved beside the notebooks they were given in.")
+            raise AnswerStoreError(
+                f"There is no {self.path.name} in {folder}: no answer has been saved there. "
+                "Answers are saved beside the notebooks they were given in."
+            )
         return self.load()
 
     def get(self, item_id: str, task: str):
@@ -117,13 +125,17 @@ class AnswerStore:
             raise AnswerStoreError(f"item id must be a non-empty string, not {item_id!r}")
         problem = _value_problem(task, value)
         if problem:
-            raise AnswerStoreError(f"Not saved to {self.path}: the {task} answer for {item_id} {problem}.")
+            raise AnswerStoreError(
+                f"Not saved to {self.path}: the {task} answer for {item_id} {problem}."
+            )
         self._save({"item_id": item_id, "task": task, "value": value, "saved_at": _now()})
 
     def record_reflection(self, prompt_id: str, text: str) -> None:
         """Save a free-text reflection under ``prompt_id``."""
         if not isinstance(text, str) or len(text) > MAX_TEXT:
-            raise AnswerStoreError(f"Not saved to {self.path}: a reflection is text of at most {MAX_TEXT} characters.")
+            raise AnswerStoreError(
+                f"Not saved to {self.path}: a reflection is text of at most {MAX_TEXT} characters."
+            )
         self._save({"reflection": prompt_id, "text": text, "saved_at": _now()})
 
     def recover(self) -> Recovery | None:
@@ -134,10 +146,14 @@ class AnswerStore:
         """
         folder = self.path.parent
         if not folder.is_dir():
-            raise AnswerStoreError(f"{folder} is not a folder (it does not exist); nothing to recover.")
+            raise AnswerStoreError(
+                f"{folder} is not a folder (it does not exist); nothing to recover."
+            )
         if not self.path.exists() and not self.journal_path.exists():
-            raise AnswerStoreError(f"There is no {self.path.name} in {folder} and no saved history in "
-                                   f"{self.hidden}: there is nothing to recover.")
+            raise AnswerStoreError(
+                f"There is no {self.path.name} in {folder} and no saved history in "
+                f"{self.hidden}: there is nothing to recover."
+            )
         with locked(self.lock_path):
             try:
                 if self._read(self.path) is not None:
@@ -157,8 +173,14 @@ class AnswerStore:
                 os.replace(self.path, set_aside)
             write_atomically(self.path, _dumps(document), new_mode=mode)
             self._append({"snapshot": document})
-            return Recovery(self.path, set_aside, len(document["answers"]), len(document["reflections"]),
-                            replayed, tuple(lost))
+            return Recovery(
+                self.path,
+                set_aside,
+                len(document["answers"]),
+                len(document["reflections"]),
+                replayed,
+                tuple(lost),
+            )
 
     # -- internals -----------------------------------------------------------------------
     def _save(self, change: dict) -> None:
@@ -166,13 +188,18 @@ class AnswerStore:
         with locked(self.lock_path):
             document = self.load()
             if not self.journal_path.exists() and self.path.exists():
-                self._append({"snapshot": document})  # the history starts from what is already there
+                self._append(
+                    {"snapshot": document}
+                )  # the history starts from what is already there
             self._append(change)
             _apply(document, change)
             write_atomically(self.path, _dumps(document), new_mode=NEW_FILE_MODE)
             if self.journal_path.stat().st_size > JOURNAL_COMPACT_BYTES:
-                write_atomically(self.journal_path, json.dumps({"snapshot": document}, ensure_ascii=False) + "\n",
-                                 new_mode=NEW_FILE_MODE)
+                write_atomically(
+                    self.journal_path,
+                    json.dumps({"snapshot": document}, ensure_ascii=False) + "\n",
+                    new_mode=NEW_FILE_MODE,
+                )
 
     def _append(self, entry: dict) -> None:
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
@@ -183,7 +210,8 @@ class AnswerStore:
             os.fsync(handle.fileno())
 
     def _replay(self) -> tuple[dict, int, list[str]]:
-        """The answers as the journal has them, how many saves it held, and what it could not read."""
+        """The answers as the journal has them, how many saves it held,
+        and what it could not read."""
         document = empty_document()
         try:
             legacy = self._read(self.legacy_backup_path)
@@ -201,14 +229,25 @@ class AnswerStore:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
                     entry = None
-                if isinstance(entry, dict) and "snapshot" in entry and _document_problem(entry["snapshot"]) is None:
-                    document, unreadable = entry["snapshot"], []  # a snapshot holds everything before it
+                if (
+                    isinstance(entry, dict)
+                    and "snapshot" in entry
+                    and _document_problem(entry["snapshot"]) is None
+                ):
+                    document, unreadable = (
+                        entry["snapshot"],
+                        [],
+                    )  # a snapshot holds everything before it
                 elif isinstance(entry, dict) and _change_problem(entry) is None:
                     _apply(document, entry)
                     replayed += 1
                 else:
-                    items = _ITEM_KEY.findall(line) or re.findall(r'"item_id":\s*"([^"]{1,100})"', line)
-                    unreadable.append(", ".join(items) if items else f"save {number} in {self.journal_path.name}")
+                    items = _ITEM_KEY.findall(line) or re.findall(
+                        r'"item_id":\s*"([^"]{1,100})"', line
+                    )
+                    unreadable.append(
+                        ", ".join(items) if items else f"save {number} in {self.journal_path.name}"
+                    )
         return document, replayed, unreadable
 
     def _read(self, path: Path) -> dict | None:
@@ -216,20 +255,29 @@ class AnswerStore:
             size = path.stat().st_size
         except FileNotFoundError:
             return None
-        advice = (f" Your answers have not been changed. To restore every answer saved before the "
-                  f"damage, run `dialectic answers recover {path.parent}`.")
+        advice = (
+            f" Your answers have not been changed. To restore every answer saved before the "
+            f"damage, run `dialectic answers recover {path.parent}`."
+        )
         if size > MAX_BYTES:
-            raise AnswerStoreError(f"{path} is {size:,} bytes, larger than any answer file should be "
-                                   f"({MAX_BYTES:,}); it was not read.{advice}")
+            raise AnswerStoreError(
+                f"{path} is {size:,} bytes, larger than any answer file should be "
+                f"({MAX_BYTES:,}); it was not read.{advice}"
+            )
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except UnicodeDecodeError as exc:
             raise AnswerStoreError(f"{path} is not UTF-8 text ({exc}).{advice}") from exc
         except json.JSONDecodeError as exc:
-            raise AnswerStoreError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).{advice}") from exc
+            raise AnswerStoreError(
+                f"{path} is not valid JSON (line {exc.lineno}, column "
+                f"{exc.colno}: {exc.msg}).{advice}"
+            ) from exc
         problem = _document_problem(document)
         if problem:
-            raise AnswerStoreError(f"{path} is not an answer file this course can read: {problem}.{advice}")
+            raise AnswerStoreError(
+                f"{path} is not an answer file this course can read: {problem}.{advice}"
+            )
         return document
 
 
@@ -239,7 +287,8 @@ def empty_document() -> dict:
 
 
 def add_answer(document: dict, item_id: str, task: str, value, saved_at: str) -> None:
-    """Put ``value`` into ``document`` as the answer to ``task`` on ``item_id``, saved at ``saved_at``."""
+    """Put ``value`` into ``document`` as the answer to ``task`` on ``item_id``,
+    saved at ``saved_at``."""
     problem = _value_problem(task, value)
     if problem:
         raise AnswerStoreError(f"the {task} answer for {item_id} {problem}.")
@@ -269,10 +318,15 @@ def _dumps(document: dict) -> str:
 
 def _apply(document: dict, change: dict) -> None:
     if "reflection" in change:
-        document["reflections"][change["reflection"]] = {"text": change["text"], "saved_at": change["saved_at"]}
+        document["reflections"][change["reflection"]] = {
+            "text": change["text"],
+            "saved_at": change["saved_at"],
+        }
     else:
         document["answers"].setdefault(change["item_id"], {})[change["task"]] = {
-            "value": change["value"], "saved_at": change["saved_at"]}
+            "value": change["value"],
+            "saved_at": change["saved_at"],
+        }
 
 
 def _change_problem(change: dict) -> str | None:
@@ -287,7 +341,8 @@ def _change_problem(change: dict) -> str | None:
 
 
 def _salvage(document: dict, damaged: bytes) -> list[str]:
-    """Add the readable answers of a damaged file that the journal lacks; name those that are lost."""
+    """Add the readable answers of a damaged file that the journal lacks;
+    name those that are lost."""
     text = damaged.decode("utf-8", errors="replace")
     try:
         old = json.loads(text)
@@ -296,27 +351,47 @@ def _salvage(document: dict, damaged: bytes) -> list[str]:
     lost = []
     if isinstance(old, dict) and isinstance(old.get("answers"), dict):
         for item_id, tasks in old["answers"].items():
-            for task, entry in (tasks.items() if isinstance(tasks, dict) else [("?", None)]):
+            for task, entry in tasks.items() if isinstance(tasks, dict) else [("?", None)]:
                 if task in document["answers"].get(item_id, {}):
                     continue
-                ok = (isinstance(entry, dict) and isinstance(entry.get("saved_at"), str)
-                      and _value_problem(task, entry.get("value")) is None)
+                ok = (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("saved_at"), str)
+                    and _value_problem(task, entry.get("value")) is None
+                )
                 if ok:
-                    _apply(document, {"item_id": item_id, "task": task, "value": entry["value"],
-                                      "saved_at": entry["saved_at"]})
+                    _apply(
+                        document,
+                        {
+                            "item_id": item_id,
+                            "task": task,
+                            "value": entry["value"],
+                            "saved_at": entry["saved_at"],
+                        },
+                    )
                 else:
                     lost.append(item_id)
         reflections = old.get("reflections")
-        for prompt_id, entry in (reflections.items() if isinstance(reflections, dict) else ()):
+        for prompt_id, entry in reflections.items() if isinstance(reflections, dict) else ():
             if prompt_id in document["reflections"]:
                 continue
             if isinstance(entry, dict) and isinstance(entry.get("text"), str):
-                _apply(document, {"reflection": prompt_id, "text": entry["text"],
-                                  "saved_at": str(entry.get("saved_at", _now()))})
+                _apply(
+                    document,
+                    {
+                        "reflection": prompt_id,
+                        "text": entry["text"],
+                        "saved_at": str(entry.get("saved_at", _now())),
+                    },
+                )
             else:
                 lost.append(f"reflection {prompt_id}")
     else:
-        lost = [item for item in dict.fromkeys(_ITEM_KEY.findall(text)) if item not in document["answers"]]
+        lost = [
+            item
+            for item in dict.fromkeys(_ITEM_KEY.findall(text))
+            if item not in document["answers"]
+        ]
     return list(dict.fromkeys(lost))
 
 
@@ -326,7 +401,10 @@ def _document_problem(document) -> str | None:
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-            return f"schema_version {version} is newer than this grader reads ({SCHEMA_VERSION}); update the course"
+            return (
+                f"schema_version {version} is newer than this grader reads "
+                f"({SCHEMA_VERSION}); update the course"
+            )
         return f"schema_version is {version!r}, expected {SCHEMA_VERSION}"
     unknown = set(document) - {"schema_version", "answers", "reflections"}
     if unknown:
@@ -359,11 +437,15 @@ def _value_problem(task: str, value) -> str | None:
     if task == "spectrum":
         ok = isinstance(value, Mapping) and all(
             isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and -2 <= v <= 2
-            for k, v in value.items())
+            for k, v in value.items()
+        )
         return None if ok else "must map response ids to whole numbers from -2 to 2"
     if task == "marker":
-        ok = (isinstance(value, Mapping) and set(value) == {"rupture_type", "marker"}
-              and all(isinstance(v, str) for v in value.values()))
+        ok = (
+            isinstance(value, Mapping)
+            and set(value) == {"rupture_type", "marker"}
+            and all(isinstance(v, str) for v in value.values())
+        )
         return None if ok else "must be {'rupture_type': ..., 'marker': ...}"
     # compose: free text plus the learner's own rubric ratings
     if not isinstance(value, Mapping) or not isinstance(value.get("text"), str):
@@ -372,6 +454,7 @@ def _value_problem(task: str, value) -> str | None:
         return f"is longer than {MAX_TEXT} characters"
     ratings = value.get("self_rating", {})
     if not isinstance(ratings, Mapping) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5 for v in ratings.values()):
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5 for v in ratings.values()
+    ):
         return "has self-ratings that are not whole numbers from 1 to 5"
     return None

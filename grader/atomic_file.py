@@ -11,7 +11,9 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path | str, text: str, *, encoding: str = "utf-8", new_mode: int = 0o644) -> Path:
+def write_atomically(
+    path: Path | str, text: str, *, encoding: str = "utf-8", new_mode: int = 0o644
+) -> Path:
     """Replace ``path`` with ``text`` in one step and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,8 +29,10 @@ from grader.scoring import position_label
 
 # Scales as plain vega-lite dicts (altair takes them as they are), so that nothing here
 # needs altair before a chart is drawn.
-SPECTRUM_COLOURS = {"domain": [-2, -1, 0, 1, 2],
-                    "range": ["#7b3294", "#c2a5cf", "#1a9641", "#f4a582", "#ca0020"]}
+SPECTRUM_COLOURS = {
+    "domain": [-2, -1, 0, 1, 2],
+    "range": ["#7b3294", "#c2a5cf", "#1a9641", "#f4a582", "#ca0020"],
+}
 EPISODE_COLOURS = {"domain": ["rupture", "repair"], "range": ["#f4a582", "#92c5de"]}
 #: Resolution of the physiology overview: one point every this many seconds.
 OVERVIEW_STEP_S = 2
@@ -66,7 +68,11 @@ def _live_and_static(spec: dict, **metadata):
 
 
 #: The smallest chart vl-convert can draw: drawing it starts the JavaScript engine.
-_NOTHING = {"data": {"values": [{"x": 0}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+_NOTHING = {
+    "data": {"values": [{"x": 0}]},
+    "mark": "point",
+    "encoding": {"x": {"field": "x", "type": "quantitative"}},
+}
 _warm_up: threading.Thread | None = None
 
 
@@ -81,7 +87,11 @@ def warm_up() -> None:
     the engine's start.
     """
     global _warm_up
-    if _warm_up is not None or "ipykernel" not in sys.modules or os.environ.get(CHART_IMAGES_ENV) == "grader":
+    if (
+        _warm_up is not None
+        or "ipykernel" not in sys.modules
+        or os.environ.get(CHART_IMAGES_ENV) == "grader"
+    ):
         return
     _warm_up = threading.Thread(target=_draw_nothing, name="dialectic-chart-warm-up")
     _warm_up.start()
@@ -119,6 +129,7 @@ def course_chart(build: _Build) -> _Build:
     The first such call in a process switches altair to the course's renderer
     (:func:`use_course_renderer`); a renderer chosen after that is left as it is.
     """
+
     @functools.wraps(build)
     def draw(*args, **kwargs):
         global _renderer_chosen
@@ -126,13 +137,20 @@ def course_chart(build: _Build) -> _Build:
             use_course_renderer()
             _renderer_chosen = True
         return build(*args, **kwargs)
+
     return draw  # type: ignore[return-value]
 
 
 #: Vega expressions that name a spectrum position as the feedback does, on one line (legends)
 #: or one word a line (axes, where five long labels must fit side by side).
-SPECTRUM_NAMES = "{" + ", ".join(f"'{p}': '{position_label(p)}'" for p in range(-2, 3)) + "}[datum.value]"
-SPECTRUM_NAMES_STACKED = "{" + ", ".join(f"'{p}': {position_label(p).split(' ')!r}" for p in range(-2, 3)) + "}[datum.value]"
+SPECTRUM_NAMES = (
+    "{" + ", ".join(f"'{p}': '{position_label(p)}'" for p in range(-2, 3)) + "}[datum.value]"
+)
+SPECTRUM_NAMES_STACKED = (
+    "{"
+    + ", ".join(f"'{p}': {position_label(p).split(' ')!r}" for p in range(-2, 3))
+    + "}[datum.value]"
+)
 
 
 def spectrum_axis(title: str) -> alt.Axis:
@@ -158,8 +176,9 @@ def practice_responses(bank: ItemBank | None = None, area: str | None = None) ->
     frame = bank.responses.merge(v, on="item_id", how="inner")
     if area is not None:
         frame = frame[frame["area"] == area]
-    frame = frame.astype({"spectrum_position": int, "resonance": int, "regulation": int,
-                          "carkhuff_level": int})
+    frame = frame.astype(
+        {"spectrum_position": int, "resonance": int, "regulation": int, "carkhuff_level": int}
+    )
     frame["spectrum"] = frame["spectrum_position"].map(position_label)
     return frame.reset_index(drop=True)
 
@@ -173,16 +192,34 @@ def dialectic_map(bank: ItemBank | None = None, area: str | None = None) -> alt.
     upper right, where the empathic dialectic lives.
     """
     frame = practice_responses(bank, area)
-    counts = (frame.groupby(["resonance", "regulation", "spectrum_position", "spectrum"])
-              .size().reset_index(name="responses"))
+    counts = (
+        frame.groupby(["resonance", "regulation", "spectrum_position", "spectrum"])
+        .size()
+        .reset_index(name="responses")
+    )
     title = "The dialectic map: where keyed practice responses fall"
     base = alt.Chart(counts, title=title)
     dots = base.mark_circle(opacity=0.75).encode(
-        x=alt.X("resonance:Q", scale=alt.Scale(domain=[0.5, 5.5]), title="Resonance (feeling into the client's state)"),
-        y=alt.Y("regulation:Q", scale=alt.Scale(domain=[0.5, 5.5]), title="Regulation (co-regulating both states)"),
-        size=alt.Size("responses:Q", scale=alt.Scale(range=[40, 900]),
-                      legend=alt.Legend(title="responses", tickMinStep=1, format="d")),
-        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS, legend=spectrum_legend("position on the spectrum")),
+        x=alt.X(
+            "resonance:Q",
+            scale=alt.Scale(domain=[0.5, 5.5]),
+            title="Resonance (feeling into the client's state)",
+        ),
+        y=alt.Y(
+            "regulation:Q",
+            scale=alt.Scale(domain=[0.5, 5.5]),
+            title="Regulation (co-regulating both states)",
+        ),
+        size=alt.Size(
+            "responses:Q",
+            scale=alt.Scale(range=[40, 900]),
+            legend=alt.Legend(title="responses", tickMinStep=1, format="d"),
+        ),
+        color=alt.Color(
+            "spectrum_position:O",
+            scale=SPECTRUM_COLOURS,
+            legend=spectrum_legend("position on the spectrum"),
+        ),
         xOffset=alt.XOffset("spectrum_position:O"),
         tooltip=["spectrum:N", "resonance:Q", "regulation:Q", "responses:Q"],
     )
@@ -193,13 +230,24 @@ def dialectic_map(bank: ItemBank | None = None, area: str | None = None) -> alt.
 def carkhuff_by_position(bank: ItemBank | None = None) -> alt.Chart:
     """Carkhuff levels at each spectrum position: both poles are subtractive."""
     frame = practice_responses(bank)
-    counts = frame.groupby(["spectrum_position", "spectrum", "carkhuff_level"]).size().reset_index(name="responses")
-    return alt.Chart(counts, title="Empathic level by position on the spectrum (practice items)").mark_bar().encode(
-        x=alt.X("spectrum_position:O", axis=spectrum_axis("position on the spectrum")),
-        y=alt.Y("responses:Q", stack="zero", axis=count_axis("responses")),
-        color=alt.Color("carkhuff_level:O", title="Carkhuff level", scale=alt.Scale(scheme="blues")),
-        tooltip=["spectrum:N", "carkhuff_level:O", "responses:Q"],
-    ).properties(width=440, height=260)
+    counts = (
+        frame.groupby(["spectrum_position", "spectrum", "carkhuff_level"])
+        .size()
+        .reset_index(name="responses")
+    )
+    return (
+        alt.Chart(counts, title="Empathic level by position on the spectrum (practice items)")
+        .mark_bar()
+        .encode(
+            x=alt.X("spectrum_position:O", axis=spectrum_axis("position on the spectrum")),
+            y=alt.Y("responses:Q", stack="zero", axis=count_axis("responses")),
+            color=alt.Color(
+                "carkhuff_level:O", title="Carkhuff level", scale=alt.Scale(scheme="blues")
+            ),
+            tooltip=["spectrum:N", "carkhuff_level:O", "responses:Q"],
+        )
+        .properties(width=440, height=260)
+    )
 
 
 @course_chart
@@ -210,16 +258,28 @@ def attachment_pulls(bank: ItemBank | None = None) -> alt.Chart:
     patterns = bank.vignettes.set_index("item_id")["attachment_pattern"]
     frame["pattern"] = frame["item_id"].map(patterns).astype(str)
     wrong = frame[frame["spectrum_position"] != 0]
-    counts = wrong.groupby(["pattern", "spectrum_position", "spectrum"]).size().reset_index(name="responses")
-    return alt.Chart(counts, title="Distractors by therapist state (practice attachment items)").mark_bar().encode(
-        # facets side by side leave no room for five names under each: the legend names them
-        x=alt.X("spectrum_position:O", axis=alt.Axis(title=None, labels=False, ticks=False)),
-        y=alt.Y("responses:Q", axis=count_axis("responses")),
-        color=alt.Color("spectrum_position:O", scale=SPECTRUM_COLOURS,
-                        legend=spectrum_legend("position on the spectrum")),
-        column=alt.Column("pattern:N", title="therapist state"),
-        tooltip=["pattern:N", "spectrum:N", "responses:Q"],
-    ).properties(width=150, height=200)
+    counts = (
+        wrong.groupby(["pattern", "spectrum_position", "spectrum"])
+        .size()
+        .reset_index(name="responses")
+    )
+    return (
+        alt.Chart(counts, title="Distractors by therapist state (practice attachment items)")
+        .mark_bar()
+        .encode(
+            # facets side by side leave no room for five names under each: the legend names them
+            x=alt.X("spectrum_position:O", axis=alt.Axis(title=None, labels=False, ticks=False)),
+            y=alt.Y("responses:Q", axis=count_axis("responses")),
+            color=alt.Color(
+                "spectrum_position:O",
+                scale=SPECTRUM_COLOURS,
+                legend=spectrum_legend("position on the spectrum"),
+            ),
+            column=alt.Column("pattern:N", title="therapist state"),
+            tooltip=["pattern:N", "spectrum:N", "responses:Q"],
+        )
+        .properties(width=150, height=200)
+    )
 
 
 @course_chart
@@ -228,22 +288,33 @@ def marker_counts(bank: ItemBank | None = None) -> alt.Chart:
     bank = bank or load_bank()
     v = bank.vignettes
     v = v[(v["split"] == "practice") & (v["rupture_type"].isin(["withdrawal", "confrontation"]))]
-    counts = v.groupby(["rupture_type", "marker_3rs"], observed=True).size().reset_index(name="items")
+    counts = (
+        v.groupby(["rupture_type", "marker_3rs"], observed=True).size().reset_index(name="items")
+    )
     counts["marker"] = counts["marker_3rs"].astype(str).str.replace("_", " ")
-    return alt.Chart(counts, title="3RS rupture markers in the practice items").mark_bar().encode(
-        y=alt.Y("marker:N", sort="-x", title=None),
-        x=alt.X("items:Q", axis=count_axis("practice items")),
-        color=alt.Color("rupture_type:N", title="rupture"),
-        tooltip=["rupture_type:N", "marker:N", "items:Q"],
-    ).properties(width=320, height=300)
+    return (
+        alt.Chart(counts, title="3RS rupture markers in the practice items")
+        .mark_bar()
+        .encode(
+            y=alt.Y("marker:N", sort="-x", title=None),
+            x=alt.X("items:Q", axis=count_axis("practice items")),
+            color=alt.Color("rupture_type:N", title="rupture"),
+            tooltip=["rupture_type:N", "marker:N", "items:Q"],
+        )
+        .properties(width=320, height=300)
+    )
 
 
 #: Alliance-outcome associations, for the chart on the contested "30%" figure.
 ALLIANCE_ESTIMATES = [
     {"source": "Horvath et al. (2011), meta-analysis", "kind": "estimated from data", "r": 0.275},
     {"source": "Flückiger et al. (2018), meta-analysis", "kind": "estimated from data", "r": 0.278},
-    {"source": "Popular '30% relationship' figure (after Lambert, 1992)", "kind": "clinical estimate", "r": None,
-     "variance": 0.30},
+    {
+        "source": "Popular '30% relationship' figure (after Lambert, 1992)",
+        "kind": "clinical estimate",
+        "r": None,
+        "variance": 0.30,
+    },
 ]
 
 
@@ -256,24 +327,42 @@ def alliance_variance() -> alt.Chart:
     base = alt.Chart(frame, title="How much of the outcome does the alliance account for?")
     bars = base.mark_bar().encode(
         y=alt.Y("source:N", sort=None, title=None),
-        x=alt.X("variance:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 0.35]),
-                title="share of outcome variance (r squared)"),
+        x=alt.X(
+            "variance:Q",
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 0.35]),
+            title="share of outcome variance (r squared)",
+        ),
         color=alt.Color("kind:N", title=None),
         tooltip=["source:N", "kind:N", alt.Tooltip("variance:Q", format=".1%")],
     )
-    return (bars + base.mark_text(align="left", dx=4).encode(
-        y=alt.Y("source:N", sort=None), x="variance:Q", text="label:N")).properties(width=380, height=150)
+    return (
+        bars
+        + base.mark_text(align="left", dx=4).encode(
+            y=alt.Y("source:N", sort=None), x="variance:Q", text="label:N"
+        )
+    ).properties(width=380, height=150)
 
 
 def _episode_frame(data: PhysiologyData, dyad_id: str) -> pd.DataFrame:
     e = data.episodes[data.episodes["dyad_id"] == dyad_id]
-    return pd.DataFrame({"kind": e["kind"].astype(str), "start_min": e["start_s"].astype(float) / 60,
-                         "end_min": e["end_s"].astype(float) / 60, "note": e["note"].astype(str)})
+    return pd.DataFrame(
+        {
+            "kind": e["kind"].astype(str),
+            "start_min": e["start_s"].astype(float) / 60,
+            "end_min": e["end_s"].astype(float) / 60,
+            "note": e["note"].astype(str),
+        }
+    )
 
 
 @course_chart
-def synchrony_explorer(data: PhysiologyData | None = None, dyad_id: str = "d01",
-                       signal: str = "scl", window_s: float = 30) -> alt.VConcatChart:
+def synchrony_explorer(
+    data: PhysiologyData | None = None,
+    dyad_id: str = "d01",
+    signal: str = "scl",
+    window_s: float = 30,
+) -> alt.VConcatChart:
     """A dyad's session: drag over the overview to pick a window; the panels below follow.
 
     Rupture episodes are shaded orange and repairs blue. The bottom panel is the windowed
@@ -284,35 +373,71 @@ def synchrony_explorer(data: PhysiologyData | None = None, dyad_id: str = "d01",
     step = OVERVIEW_STEP_S * 4
     coarse = samples.iloc[::step]
     unit = "µS" if signal == "scl" else "bpm"
-    overview = pd.DataFrame({"minute": coarse["t_s"].astype(float) / 60,
-                             "therapist": coarse[f"therapist_{signal}"].astype(float),
-                             "patient": coarse[f"patient_{signal}"].astype(float)})
+    overview = pd.DataFrame(
+        {
+            "minute": coarse["t_s"].astype(float) / 60,
+            "therapist": coarse[f"therapist_{signal}"].astype(float),
+            "patient": coarse[f"patient_{signal}"].astype(float),
+        }
+    )
     sync = windowed_synchrony(samples, signal, window_s=window_s, step_s=OVERVIEW_STEP_S)
     sync = pd.DataFrame({"minute": sync["t_s"] / 60, "r": sync["r"]})
     episodes = _episode_frame(data, dyad_id)
     brush = alt.selection_interval(encodings=["x"], name="window")
-    shade = alt.Chart(episodes).mark_rect(opacity=0.35).encode(
-        x="start_min:Q", x2="end_min:Q", color=alt.Color("kind:N", scale=EPISODE_COLOURS, title="episode"),
-        tooltip=["kind:N", "note:N"])
+    shade = (
+        alt.Chart(episodes)
+        .mark_rect(opacity=0.35)
+        .encode(
+            x="start_min:Q",
+            x2="end_min:Q",
+            color=alt.Color("kind:N", scale=EPISODE_COLOURS, title="episode"),
+            tooltip=["kind:N", "note:N"],
+        )
+    )
     lines = alt.Chart(overview).transform_fold(["therapist", "patient"], as_=["partner", "value"])
     label = "skin conductance" if signal == "scl" else "heart rate"
-    top = (shade + lines.mark_line(strokeWidth=1).encode(
-        x=alt.X("minute:Q", title="minute of session"),
-        y=alt.Y("value:Q", title=f"{label} ({unit})", scale=alt.Scale(zero=False)),
-        strokeDash=alt.StrokeDash("partner:N", title="partner"),
-    ).add_params(brush)).properties(width=640, height=140, title=f"Dyad {dyad_id}: whole session (drag to select)")
-    detail = (shade + lines.mark_line(strokeWidth=1.5).encode(
-        x=alt.X("minute:Q", scale=alt.Scale(domain=brush), title="minute (selected window)"),
-        y=alt.Y("value:Q", title=f"{label} ({unit})", scale=alt.Scale(zero=False)),
-        strokeDash=alt.StrokeDash("partner:N"),
-    )).properties(width=640, height=160)
-    sync_chart = (shade + alt.Chart(sync).mark_line(color="#333").encode(
-        x=alt.X("minute:Q", scale=alt.Scale(domain=brush), title="minute (selected window)"),
-        y=alt.Y("r:Q", scale=alt.Scale(domain=[-1, 1]), title=f"synchrony r ({window_s:.0f} s windows)"),
-    )).properties(width=640, height=120)
-    mean_r = alt.Chart(sync).transform_filter(brush).transform_aggregate(mean_r="mean(r)").transform_calculate(
-        text="'mean synchrony in the selected window: r = ' + format(datum.mean_r, '.2f')"
-    ).mark_text(align="left").encode(text="text:N").properties(width=640, height=20)
+    top = (
+        shade
+        + lines.mark_line(strokeWidth=1)
+        .encode(
+            x=alt.X("minute:Q", title="minute of session"),
+            y=alt.Y("value:Q", title=f"{label} ({unit})", scale=alt.Scale(zero=False)),
+            strokeDash=alt.StrokeDash("partner:N", title="partner"),
+        )
+        .add_params(brush)
+    ).properties(width=640, height=140, title=f"Dyad {dyad_id}: whole session (drag to select)")
+    detail = (
+        shade
+        + lines.mark_line(strokeWidth=1.5).encode(
+            x=alt.X("minute:Q", scale=alt.Scale(domain=brush), title="minute (selected window)"),
+            y=alt.Y("value:Q", title=f"{label} ({unit})", scale=alt.Scale(zero=False)),
+            strokeDash=alt.StrokeDash("partner:N"),
+        )
+    ).properties(width=640, height=160)
+    sync_chart = (
+        shade
+        + alt.Chart(sync)
+        .mark_line(color="#333")
+        .encode(
+            x=alt.X("minute:Q", scale=alt.Scale(domain=brush), title="minute (selected window)"),
+            y=alt.Y(
+                "r:Q",
+                scale=alt.Scale(domain=[-1, 1]),
+                title=f"synchrony r ({window_s:.0f} s windows)",
+            ),
+        )
+    ).properties(width=640, height=120)
+    mean_r = (
+        alt.Chart(sync)
+        .transform_filter(brush)
+        .transform_aggregate(mean_r="mean(r)")
+        .transform_calculate(
+            text="'mean synchrony in the selected window: r = ' + format(datum.mean_r, '.2f')"
+        )
+        .mark_text(align="left")
+        .encode(text="text:N")
+        .properties(width=640, height=20)
+    )
     return alt.vconcat(top, detail, sync_chart, mean_r).resolve_scale(color="shared")
 
 
@@ -322,11 +447,21 @@ def style_synchrony(data: PhysiologyData | None = None, signal: str = "scl") -> 
     data = data or load_physiology()
     table = synchrony_table(data, signal)
     means = table.groupby(["therapist_style", "phase"], observed=True)["r"].mean().reset_index()
-    return alt.Chart(means, title="Synchrony by therapist style and phase of the session").mark_bar().encode(
-        x=alt.X("phase:N", sort=["outside", "rupture", "repair"], title=None),
-        y=alt.Y("r:Q", title="mean windowed synchrony r"),
-        color=alt.Color("phase:N", scale=alt.Scale(domain=["outside", "rupture", "repair"],
-                                                   range=["#bbbbbb", "#f4a582", "#92c5de"]), legend=None),
-        column=alt.Column("therapist_style:N", title="therapist style"),
-        tooltip=["therapist_style:N", "phase:N", alt.Tooltip("r:Q", format=".2f")],
-    ).properties(width=90, height=200)
+    return (
+        alt.Chart(means, title="Synchrony by therapist style and phase of the session")
+        .mark_bar()
+        .encode(
+            x=alt.X("phase:N", sort=["outside", "rupture", "repair"], title=None),
+            y=alt.Y("r:Q", title="mean windowed synchrony r"),
+            color=alt.Color(
+                "phase:N",
+                scale=alt.Scale(
+                    domain=["outside", "rupture", "repair"], range=["#bbbbbb", "#f4a582", "#92c5de"]
+                ),
+                legend=None,
+            ),
+            column=alt.Column("therapist_style:N", title="therapist style"),
+            tooltip=["therapist_style:N", "phase:N", alt.Tooltip("r:Q", format=".2f")],
+        )
+        .properties(width=90, height=200)
+    )

@@ -35,8 +35,11 @@ def chosen_fields(bank: ItemBank, item_id: str, task: str, value) -> dict[str, i
         chosen = bank.item(item_id).response(value)
     except GraderError:
         return fields
-    fields.update(chosen_position=chosen.spectrum_position, chosen_resonance=chosen.resonance,
-                  chosen_regulation=chosen.regulation)
+    fields.update(
+        chosen_position=chosen.spectrum_position,
+        chosen_resonance=chosen.resonance,
+        chosen_regulation=chosen.regulation,
+    )
     return fields
 
 

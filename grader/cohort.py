@@ -5,6 +5,9 @@ import warnings
 
 from grader import simulate
 
-warnings.warn("grader.cohort is now grader.simulate (the cohort simulator); import it by that name.",
-              DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "grader.cohort is now grader.simulate (the cohort simulator); import it by that name.",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = simulate

@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 
 from grader.analytics import GradedCohort, module_scores, profiles
-from grader.charts import alt, course_chart  # course_chart: drawn with a static SVG beside each chart
+from grader.charts import (
+    alt,
+    course_chart,
+)  # course_chart: drawn with a static SVG beside each chart
 from grader.hand_grading import score_text
 from grader.itembank import AREAS
 from grader.tables import area_name
@@ -22,7 +25,7 @@ BINS = np.linspace(0, 1, 11)
 
 
 def _bin_labels() -> list[str]:
-    return [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in zip(BINS[:-1], BINS[1:])]
+    return [f"{int(lo * 100)}-{int(hi * 100)}%" for lo, hi in zip(BINS[:-1], BINS[1:], strict=True)]
 
 
 def _binned(values: pd.Series) -> pd.Categorical:
@@ -34,13 +37,22 @@ def score_distribution(data: GradedCohort) -> alt.Chart:
     """How many students fall in each 10% band, per assignment."""
     scores = module_scores(data)
     scores["band"] = _binned(scores["percent"])
-    counts = scores.groupby(["assignment", "band"], observed=False).size().reset_index(name="students")
-    return alt.Chart(counts, title="Score distribution per assignment").mark_bar().encode(
-        x=alt.X("band:N", sort=_bin_labels(), title="score (share of graded points)"),
-        y=alt.Y("students:Q"),
-        row=alt.Row("assignment:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-        tooltip=["assignment:N", "band:N", "students:Q"],
-    ).properties(width=420, height=60)
+    counts = (
+        scores.groupby(["assignment", "band"], observed=False).size().reset_index(name="students")
+    )
+    return (
+        alt.Chart(counts, title="Score distribution per assignment")
+        .mark_bar()
+        .encode(
+            x=alt.X("band:N", sort=_bin_labels(), title="score (share of graded points)"),
+            y=alt.Y("students:Q"),
+            row=alt.Row(
+                "assignment:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")
+            ),
+            tooltip=["assignment:N", "band:N", "students:Q"],
+        )
+        .properties(width=420, height=60)
+    )
 
 
 @course_chart
@@ -48,39 +60,59 @@ def area_heatmap(data: GradedCohort) -> alt.Chart:
     """Students x areas for a small cohort; the distribution of area scores for a large one."""
     table = profiles(data)
     columns = [f"area_{a}" for a in AREAS if f"area_{a}" in table.columns]
-    long = table.melt(id_vars="student_id", value_vars=columns, var_name="area", value_name="credit")
+    long = table.melt(
+        id_vars="student_id", value_vars=columns, var_name="area", value_name="credit"
+    )
     long["area"] = long["area"].str.removeprefix("area_").map(area_name)
     long = long.dropna(subset=["credit"])
     if table["student_id"].nunique() <= PER_STUDENT_HEATMAP_MAX:
-        return alt.Chart(long, title="Mean item credit by student and area").mark_rect().encode(
-            x=alt.X("area:N", sort=[area_name(a) for a in AREAS], title=None),
-            y=alt.Y("student_id:N", title=None),
-            color=alt.Color("credit:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="credit"),
-            tooltip=["student_id:N", "area:N", alt.Tooltip("credit:Q", format=".0%")],
-        ).properties(width=300, height=alt.Step(12))
+        return (
+            alt.Chart(long, title="Mean item credit by student and area")
+            .mark_rect()
+            .encode(
+                x=alt.X("area:N", sort=[area_name(a) for a in AREAS], title=None),
+                y=alt.Y("student_id:N", title=None),
+                color=alt.Color(
+                    "credit:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="credit"
+                ),
+                tooltip=["student_id:N", "area:N", alt.Tooltip("credit:Q", format=".0%")],
+            )
+            .properties(width=300, height=alt.Step(12))
+        )
     long["band"] = _binned(long["credit"])
     counts = long.groupby(["area", "band"], observed=False).size().reset_index(name="students")
-    return alt.Chart(counts, title="How students' mean item credit is spread in each area").mark_rect().encode(
-        x=alt.X("area:N", sort=[area_name(a) for a in AREAS], title=None),
-        y=alt.Y("band:N", sort=list(reversed(_bin_labels())), title="mean item credit"),
-        color=alt.Color("students:Q", scale=alt.Scale(scheme="blues")),
-        tooltip=["area:N", "band:N", "students:Q"],
-    ).properties(width=300, height=220)
+    return (
+        alt.Chart(counts, title="How students' mean item credit is spread in each area")
+        .mark_rect()
+        .encode(
+            x=alt.X("area:N", sort=[area_name(a) for a in AREAS], title=None),
+            y=alt.Y("band:N", sort=list(reversed(_bin_labels())), title="mean item credit"),
+            color=alt.Color("students:Q", scale=alt.Scale(scheme="blues")),
+            tooltip=["area:N", "band:N", "students:Q"],
+        )
+        .properties(width=300, height=220)
+    )
 
 
 @course_chart
 def module_progress(data: GradedCohort) -> alt.LayerChart:
     """Median and middle half of the cohort's scores, assignment by assignment."""
     scores = module_scores(data)
-    summary = scores.groupby("assignment")["percent"].describe()[["25%", "50%", "75%"]].reset_index()
+    summary = (
+        scores.groupby("assignment")["percent"].describe()[["25%", "50%", "75%"]].reset_index()
+    )
     summary.columns = ["assignment", "q1", "median", "q3"]
     base = alt.Chart(summary, title="Progress across modules (median and middle half)")
     band = base.mark_area(opacity=0.3).encode(
         x=alt.X("assignment:N", sort=None, title=None),
         y=alt.Y("q1:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="score"),
-        y2="q3:Q")
-    line = base.mark_line(point=True).encode(x=alt.X("assignment:N", sort=None), y="median:Q",
-                                             tooltip=["assignment:N", alt.Tooltip("median:Q", format=".0%")])
+        y2="q3:Q",
+    )
+    line = base.mark_line(point=True).encode(
+        x=alt.X("assignment:N", sort=None),
+        y="median:Q",
+        tooltip=["assignment:N", alt.Tooltip("median:Q", format=".0%")],
+    )
     return (band + line).properties(width=420, height=200)
 
 
@@ -88,8 +120,18 @@ def support_table(data: GradedCohort) -> pd.DataFrame:
     """Students who may need support, lowest share of points first."""
     table = profiles(data)
     flagged = table[table["support"] != ""].sort_values("overall")
-    return flagged[["student_id", "overall", "score", "max_score", "awaiting", "assignments_submitted", "lean",
-                    "support"]].reset_index(drop=True)
+    return flagged[
+        [
+            "student_id",
+            "overall",
+            "score",
+            "max_score",
+            "awaiting",
+            "assignments_submitted",
+            "lean",
+            "support",
+        ]
+    ].reset_index(drop=True)
 
 
 class StudentProfiles:
@@ -101,8 +143,11 @@ class StudentProfiles:
         self.data = data
         self.table = profiles(data).set_index("student_id")
         self.scores = module_scores(data)
-        self.picker = widgets.Dropdown(options=list(self.table.index), description="Student:",
-                                       style={"description_width": "initial"})
+        self.picker = widgets.Dropdown(
+            options=list(self.table.index),
+            description="Student:",
+            style={"description_width": "initial"},
+        )
         self.picker.observe(lambda change: self._redraw(), names="value")
         self._handle = None
 
@@ -110,21 +155,32 @@ class StudentProfiles:
         import html
 
         row = self.table.loc[student_id]
-        areas = "".join(f"<tr><th scope='row'>{html.escape(area_name(a))}</th><td>{row[f'area_{a}']:.0%}</td></tr>"
-                        for a in AREAS if f"area_{a}" in row and pd.notna(row[f"area_{a}"]))
+        areas = "".join(
+            f"<tr><th scope='row'>{html.escape(area_name(a))}</th>"
+            f"<td>{row[f'area_{a}']:.0%}</td></tr>"
+            for a in AREAS
+            if f"area_{a}" in row and pd.notna(row[f"area_{a}"])
+        )
         mine = self.scores[self.scores["student_id"] == student_id]
-        modules = "".join(f"<tr><th scope='row'>{html.escape(r.assignment)}</th>"
-                          f"<td>{html.escape(score_text(r.score, r.max_score, r.awaiting))}</td></tr>"
-                          for r in mine.itertuples())
-        lean = row["lean"] if row["lean"] != "not enough data" else (
-            f"not enough data ({counted(int(row['lean_choices']), 'choice')})")
+        modules = "".join(
+            f"<tr><th scope='row'>{html.escape(r.assignment)}</th>"
+            f"<td>{html.escape(score_text(r.score, r.max_score, r.awaiting))}</td></tr>"
+            for r in mine.itertuples()
+        )
+        lean = (
+            row["lean"]
+            if row["lean"] != "not enough data"
+            else (f"not enough data ({counted(int(row['lean_choices']), 'choice')})")
+        )
         overall = score_text(row["score"], row["max_score"], int(row["awaiting"]))
-        return (f"<h4>{html.escape(student_id)}: overall {html.escape(overall)}</h4>"
-                f"<table><caption>Mean item credit by area</caption>{areas}</table>"
-                f"<table><caption>Score by assignment (share of graded points)</caption>{modules}</table>"
-                f"<p>Lean of chosen responses: <b>{html.escape(str(lean))}</b>. "
-                f"Support: {html.escape(row['support'] or 'no flag')}. A training signal for supervision, "
-                "not an attachment diagnosis.</p>")
+        return (
+            f"<h4>{html.escape(student_id)}: overall {html.escape(overall)}</h4><table><caption>"
+            f"Mean item credit by area</caption>{areas}</table><table><caption>Score by "
+            f"assignment (share of graded points)</caption>{modules}</table><p>Lean of chosen "
+            f"responses: <b>{html.escape(str(lean))}</b>. Support: "
+            f"{html.escape(row['support'] or 'no flag')}. A training signal for supervision, not "
+            "an attachment diagnosis.</p>"
+        )
 
     def _redraw(self) -> None:
         from IPython.display import HTML

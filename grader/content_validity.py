@@ -48,7 +48,7 @@ def i_cvi(ratings: Iterable[int | None]) -> float | None:
 
 def chance_agreement(n_experts: int, n_agree: int) -> float:
     """pc: the binomial probability that exactly ``n_agree`` of ``n_experts`` agree by chance."""
-    return math.comb(n_experts, n_agree) * 0.5 ** n_experts
+    return math.comb(n_experts, n_agree) * 0.5**n_experts
 
 
 def modified_kappa(n_experts: int, n_agree: int) -> float:
@@ -96,7 +96,7 @@ def cvr_critical(n_experts: int, alpha: float = CVR_ALPHA) -> tuple[int, float] 
     unanimous panel cannot reach significance (fewer than 5 experts at alpha = .05).
     """
     for needed in range(n_experts + 1):
-        tail = sum(math.comb(n_experts, k) for k in range(needed, n_experts + 1)) * 0.5 ** n_experts
+        tail = sum(math.comb(n_experts, k) for k in range(needed, n_experts + 1)) * 0.5**n_experts
         if tail <= alpha:
             return needed, cvr(needed, n_experts)
     return None

@@ -1,4 +1,5 @@
-"""The demo: the instructor's grading pipeline, step by step, with real nbgrader, on a simulated cohort.
+"""The demo: the instructor's grading pipeline, step by step, with real nbgrader, on a simulated
+cohort.
 
 A scratch course directory gets this course's ``nbgrader_config.py`` and ``exercises/``;
 each assignment then goes through generate_assignment, release_assignment (to a local
@@ -18,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.autograde import autograde_cohort
-from grader.simulate import simulate_cohort
 from grader.errors import GraderError
 from grader.paths import REPO_ROOT
 from grader.report import build_report
+from grader.simulate import simulate_cohort
 
 STEPS = ("generate", "release", "simulate", "autograde", "feedback")
 #: After every assignment: two simulated raters score the written answers, then the report.
@@ -54,15 +55,20 @@ def prepare_course(course: Path) -> Path:
     """
     course = Path(course).resolve()  # nbgrader runs inside the course: a relative path would nest
     if course.exists() and any(course.iterdir()) and not (course / "nbgrader_config.py").exists():
-        raise GraderError(f"{course} is not empty and is not a course directory; choose another folder.")
+        raise GraderError(
+            f"{course} is not empty and is not a course directory; choose another folder."
+        )
     course.mkdir(parents=True, exist_ok=True)
     for generated in ("release", "submitted", "autograded", "feedback", "exchange", "exercises"):
         shutil.rmtree(course / generated, ignore_errors=True)
     for stale in course.glob("gradebook.db*"):
         stale.unlink()
     shutil.copy(REPO_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(REPO_ROOT / "exercises", course / "exercises",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "README.md"))
+    shutil.copytree(
+        REPO_ROOT / "exercises",
+        course / "exercises",
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "README.md"),
+    )
     (course / "exchange").mkdir()
     return course
 
@@ -71,26 +77,44 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     """Run one nbgrader command in ``course``; raise with its output when it fails."""
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run([str(bin_dir / "nbgrader"), *args], cwd=course, capture_output=True,
-                            text=True, env=env)
+    result = subprocess.run(
+        [str(bin_dir / "nbgrader"), *args], cwd=course, capture_output=True, text=True, env=env
+    )
     if result.returncode != 0:
-        raise GraderError(f"nbgrader {' '.join(args)} failed in {course}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        raise GraderError(
+            f"nbgrader {' '.join(args)} failed in "
+            f"{course}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     return result
 
 
-def run_assignment(course: Path, assignment: str, *, students: int, seed: int, feedback: str = "scores",
-                   step: Callable[[str, str], None] | None = None) -> None:
+def run_assignment(
+    course: Path,
+    assignment: str,
+    *,
+    students: int,
+    seed: int,
+    feedback: str = "scores",
+    step: Callable[[str, str], None] | None = None,
+) -> None:
     """Take one assignment from source to feedback; ``step(assignment, name)`` reports progress.
 
     ``feedback`` is what graded notebooks show of each item (see :func:`autograde_cohort`).
     """
+
     def done(name: str) -> None:
         if step:
             step(assignment, name)
 
     nbgrader(course, "generate_assignment", assignment, "--force")
     done("generate")
-    nbgrader(course, "release_assignment", assignment, "--force", f"--Exchange.root={course / 'exchange'}")
+    nbgrader(
+        course,
+        "release_assignment",
+        assignment,
+        "--force",
+        f"--Exchange.root={course / 'exchange'}",
+    )
     done("release")
     simulate_cohort(course, assignment, students, seed)
     done("simulate")
@@ -100,8 +124,14 @@ def run_assignment(course: Path, assignment: str, *, students: int, seed: int, f
     done("feedback")
 
 
-def run_demo(course: Path, *, students: int = 30, seed: int = 1, only: list[str] | None = None,
-             step: Callable[[str, str], None] | None = None) -> DemoResult:
+def run_demo(
+    course: Path,
+    *,
+    students: int = 30,
+    seed: int = 1,
+    only: list[str] | None = None,
+    step: Callable[[str, str], None] | None = None,
+) -> DemoResult:
     """The whole instructor story in a scratch course directory."""
     course = prepare_course(course)
     chosen = only or assignments(course / "exercises")

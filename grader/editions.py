@@ -40,7 +40,9 @@ def write_student_edition(out_dir: Path | str, bank: ItemBank | None = None) -> 
     """
     bank = bank or load_bank()
     if bank.edition != "instructor":
-        raise GraderError(f"{bank.directory} is already a student edition; start from the instructor bank.")
+        raise GraderError(
+            f"{bank.directory} is already a student edition; start from the instructor bank."
+        )
     out_dir = Path(out_dir)
     if out_dir.resolve() == bank.directory.resolve():
         raise GraderError("The student edition must go to another folder than the instructor bank.")
@@ -55,7 +57,9 @@ def write_student_edition(out_dir: Path | str, bank: ItemBank | None = None) -> 
     manifest = {"schema_version": 1, "edition": "student"}
     (out_dir / "bank.yaml").write_text(
         "# Student edition: assessment keys removed. Written by `dialectic student-bank`.\n"
-        + yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+        + yaml.safe_dump(manifest, sort_keys=False),
+        encoding="utf-8",
+    )
     load_bank(out_dir)  # fails loudly if a key slipped through or the copy is malformed
     return out_dir
 

@@ -25,8 +25,9 @@ def exemplars_dir() -> Path:
     return paths.datasets_dir() / "exemplars"
 
 
-def load_exemplars(directory: Path | None = None, bank: ItemBank | None = None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_exemplars(
+    directory: Path | None = None, bank: ItemBank | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The exemplar vignettes and responses, validated; raises DataValidationError."""
     directory = Path(directory) if directory is not None else exemplars_dir()
     bank = bank or load_bank()
@@ -41,25 +42,58 @@ def load_exemplars(directory: Path | None = None, bank: ItemBank | None = None
         vid = r.vignette_id
         if vid.startswith("ex-"):
             if vid not in known:
-                problems.append(Problem(source, f"names exemplar vignette {vid!r}, which is not in "
-                                                "vignettes.csv", row, "vignette_id"))
+                problems.append(
+                    Problem(
+                        source,
+                        f"names exemplar vignette {vid!r}, which is not in vignettes.csv",
+                        row,
+                        "vignette_id",
+                    )
+                )
         elif vid not in bank:
-            problems.append(Problem(source, f"names item {vid!r}, which is not in the item bank", row,
-                                    "vignette_id"))
+            problems.append(
+                Problem(
+                    source, f"names item {vid!r}, which is not in the item bank", row, "vignette_id"
+                )
+            )
         elif bank.item(vid).split != "practice":
-            problems.append(Problem(source, f"answers assessment item {vid}: exemplars may answer only "
-                                            "practice items, so the rater never learns assessment keys",
-                                    row, "vignette_id"))
+            problems.append(
+                Problem(
+                    source,
+                    f"answers assessment item {vid}: exemplars may answer only "
+                    "practice items, so the rater never learns assessment keys",
+                    row,
+                    "vignette_id",
+                )
+            )
         attuned = r.spectrum_position == 0
         if attuned and r.carkhuff_level < 3:
-            problems.append(Problem(source, "an attuned response (position 0) must be Carkhuff level 3-5",
-                                    row, "carkhuff_level"))
+            problems.append(
+                Problem(
+                    source,
+                    "an attuned response (position 0) must be Carkhuff level 3-5",
+                    row,
+                    "carkhuff_level",
+                )
+            )
         if not attuned and r.carkhuff_level > 2:
-            problems.append(Problem(source, "a response off the attuned point must be Carkhuff level 1-2",
-                                    row, "carkhuff_level"))
+            problems.append(
+                Problem(
+                    source,
+                    "a response off the attuned point must be Carkhuff level 1-2",
+                    row,
+                    "carkhuff_level",
+                )
+            )
         if attuned and min(r.resonance, r.regulation) < 3:
-            problems.append(Problem(source, "an attuned response needs resonance and regulation of at "
-                                            "least 3", row, "resonance"))
+            problems.append(
+                Problem(
+                    source,
+                    "an attuned response needs resonance and regulation of at least 3",
+                    row,
+                    "resonance",
+                )
+            )
     if problems:
         raise DataValidationError(problems)
     return vignettes, responses

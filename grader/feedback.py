@@ -30,7 +30,8 @@ from grader.hand_grading import awaiting_hand_grading
 #: The template folder nbgrader_config.py adds to HTMLExporter.extra_template_basedirs.
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "dialectic_feedback"
-#: It extends nbgrader's feedback template (its conf.json names it the base), hence its own file name.
+#: It extends nbgrader's feedback template (its conf.json names it the base), hence its own file
+#: name.
 TEMPLATE_FILE = "dialectic.html.j2"
 _FEEDBACK_BODY = re.compile(r"(<div class='dialectic-feedback'><b>[^<]*</b>).*?(</div>)", re.S)
 
@@ -38,8 +39,9 @@ _FEEDBACK_BODY = re.compile(r"(<div class='dialectic-feedback'><b>[^<]*</b>).*?(
 class FeedbackPolicy(NbGraderPreprocessor):
     """Feedback without hidden tests, keys (by default) or zeros that are not grades."""
 
-    show = Unicode("scores", help="'scores': item feedback shows points only; 'full': the rationales too.").tag(
-        config=True)
+    show = Unicode(
+        "scores", help="'scores': item feedback shows points only; 'full': the rationales too."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -48,7 +50,9 @@ class FeedbackPolicy(NbGraderPreprocessor):
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
                 if meta.get("grade"):
-                    grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                    grade = gb.find_grade(
+                        meta["grade_id"], info["notebook"], info["assignment"], info["student"]
+                    )
                     if awaiting_hand_grading(grade.needs_manual_grade, grade.manual_score):
                         meta["awaiting"] = True
                         pending += float(grade.max_score)
@@ -63,7 +67,11 @@ class FeedbackPolicy(NbGraderPreprocessor):
             return
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                output["traceback"] = [
+                    f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+                ]
             elif self.show == "scores" and "text/html" in output.get("data", {}):
-                output["data"]["text/html"] = _FEEDBACK_BODY.sub(r"\1\2", output["data"]["text/html"])
+                output["data"]["text/html"] = _FEEDBACK_BODY.sub(
+                    r"\1\2", output["data"]["text/html"]
+                )
                 output["data"].pop("text/plain", None)

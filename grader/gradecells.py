@@ -23,9 +23,13 @@ ITEM_ID = re.compile(r"([a-z]{2})-(\d{3})")
 ITEM_CELL = re.compile(r"item_([a-z]{2})_(\d{3})_(" + "|".join(TASKS) + r")")
 WRITTEN_CELL = re.compile(r"free_text_([a-z]{2})_(\d{3})")
 #: nbgrader's ClearHiddenTests removes these regions, delimiters included, from released cells.
-HIDDEN_TESTS = re.compile(r"^[^\n]*BEGIN HIDDEN TESTS[^\n]*$.*?^[^\n]*END HIDDEN TESTS[^\n]*$\n?", re.M | re.S)
+HIDDEN_TESTS = re.compile(
+    r"^[^\n]*BEGIN HIDDEN TESTS[^\n]*$.*?^[^\n]*END HIDDEN TESTS[^\n]*$\n?", re.M | re.S
+)
 #: The item and task a test cell asks about (how the cohort simulator finds what to answer).
-REQUIRE_CALL = re.compile(r"""require_answer\(\s*["']([a-z]{2}-\d{3})["']\s*,\s*["'](\w+)["']\s*\)""")
+REQUIRE_CALL = re.compile(
+    r"""require_answer\(\s*["']([a-z]{2}-\d{3})["']\s*,\s*["'](\w+)["']\s*\)"""
+)
 
 
 def item_grade_id(item_id: str, task: str) -> str:
@@ -60,14 +64,16 @@ def item_test_source(item_id: str, task: str, points: float) -> str:
     it and scores the item in the trusted grader from ``responses.json`` as submitted.
     """
     item_grade_id(item_id, task)  # validates both
-    return (f'"""Item {item_id}, task "{task}" ({points:g} points, partial credit): the answer saved '
-            'in responses.json is scored with grader.scoring."""\n'
-            "from grader.grading import require_answer\n"
-            f'require_answer("{item_id}", "{task}")\n'
-            "### BEGIN HIDDEN TESTS\n"
-            "from grader.grading import award\n"
-            f'award("{item_id}", "{task}", points={points:g})\n'
-            "### END HIDDEN TESTS")
+    return (
+        f'"""Item {item_id}, task "{task}" ({points:g} points, partial credit): the answer saved '
+        'in responses.json is scored with grader.scoring."""\n'
+        "from grader.grading import require_answer\n"
+        f'require_answer("{item_id}", "{task}")\n'
+        "### BEGIN HIDDEN TESTS\n"
+        "from grader.grading import award\n"
+        f'award("{item_id}", "{task}", points={points:g})\n'
+        "### END HIDDEN TESTS"
+    )
 
 
 def without_hidden_tests(source: str) -> str:
@@ -86,13 +92,17 @@ def handed_names(source: str) -> list[str]:
 
     names = []
     for node in ast.walk(ast.parse(without_hidden_tests(source))):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "hand_in":
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", "")) == "hand_in"
+        ):
             names += [keyword.arg for keyword in node.keywords if keyword.arg]
     return names
 
 
 def sync_item_tests(path, write: bool = False) -> list[str]:
-    """Item test cells of a source notebook that differ from :func:`item_test_source`; rewritten when ``write``."""
+    """Item test cells of a source notebook that differ from :func:`item_test_source`;
+    rewritten when ``write``."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)

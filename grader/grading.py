@@ -51,14 +51,18 @@ def require_answer(item_id: str, task: str, directory=None) -> None:
     item = load_bank().item(item_id)
     value = AnswerStore(directory).get(item_id, task)
     if value is None:
-        raise UnansweredError(f"Item {item_id} is not answered yet: {TASK_WORDS[task]} in the item "
-                              "above, then validate again.")
+        raise UnansweredError(
+            f"Item {item_id} is not answered yet: {TASK_WORDS[task]} in the item "
+            "above, then validate again."
+        )
     # Validate also names a half-placed spectrum; autograde gives it partial credit instead.
     if task == "spectrum" and os.environ.get("NBGRADER_EXECUTION") != "autograde":
         missing = [r.letter for r in item.responses if r.response_id not in value]
         if missing:
-            raise UnansweredError(f"Item {item_id} is half done: response(s) {', '.join(missing)} "
-                                  "are not placed on the spectrum yet.")
+            raise UnansweredError(
+                f"Item {item_id} is half done: response(s) {', '.join(missing)} "
+                "are not placed on the spectrum yet."
+            )
 
 
 def award(item_id: str, task: str, points: float, directory=None) -> float:
@@ -72,8 +76,12 @@ def award(item_id: str, task: str, points: float, directory=None) -> float:
         raise UnansweredError(f"Item {item_id} is not answered.")
     result = score(item_id, task, value, points=points)
     body = html.escape(result.feedback).replace("\n", "<br>")
-    display(HTML(f"<div class='dialectic-feedback'><b>Item {item_id} ({task}): "
-                 f"{result.points:g} of {points:g} points.</b><br>{body}</div>"))
+    display(
+        HTML(
+            f"<div class='dialectic-feedback'><b>Item {item_id} ({task}): "
+            f"{result.points:g} of {points:g} points.</b><br>{body}</div>"
+        )
+    )
     return result.points
 
 

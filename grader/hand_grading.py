@@ -31,7 +31,8 @@ def awaiting_hand_grading(needs_manual_grade, manual_score):
 
 
 def score_text(score: float, graded_max: float, awaiting: int) -> str:
-    """A percentage over graded points with what it leaves out, e.g. "46% (1 answer awaiting hand grading)"."""
+    """A percentage over graded points with what it leaves out, e.g. "46%
+    (1 answer awaiting hand grading)"."""
     if graded_max <= 0:
         return AWAITING_HAND_GRADING if awaiting else "nothing graded"
     text = f"{score / graded_max:.0%}"

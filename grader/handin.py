@@ -68,7 +68,9 @@ def read_file(path: Path) -> dict:
             raise ValueError("not a hand-in of this format")
         return {name: decode(document["value"])}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
-        raise HandInError(f"{path.name}: not a readable hand-in ({type(error).__name__}: {error}).") from None
+        raise HandInError(
+            f"{path.name}: not a readable hand-in ({type(error).__name__}: {error})."
+        ) from None
 
 
 def encode(value):
@@ -87,21 +89,34 @@ def encode(value):
     if isinstance(value, str):  # a str subclass: keep only its characters
         return str.__str__(value)
     if isinstance(value, (list, tuple)):
-        return {"$": type(value).__name__ if type(value) in (list, tuple) else "list",
-                "v": [encode(v) for v in value]}
+        return {
+            "$": type(value).__name__ if type(value) in (list, tuple) else "list",
+            "v": [encode(v) for v in value],
+        }
     if isinstance(value, dict):
         return {"$": "dict", "v": [[encode(k), encode(v)] for k, v in value.items()]}
     import pandas as pd
 
     if isinstance(value, pd.Series):
-        return {"$": "series", "name": encode(value.name), "index": _index(value.index),
-                "dtype": str(value.dtype), "v": [encode(v) for v in value.tolist()]}
+        return {
+            "$": "series",
+            "name": encode(value.name),
+            "index": _index(value.index),
+            "dtype": str(value.dtype),
+            "v": [encode(v) for v in value.tolist()],
+        }
     if isinstance(value, pd.DataFrame):
-        return {"$": "frame", "index": _index(value.index), "columns": _index(value.columns),
-                "dtypes": [str(d) for d in value.dtypes],
-                "v": [[encode(v) for v in value.iloc[:, j].tolist()] for j in range(value.shape[1])]}
-    raise HandInError(f"a {type(value).__name__} cannot be handed in: use numbers, strings, lists, "
-                      "dicts, pandas Series or DataFrames.")
+        return {
+            "$": "frame",
+            "index": _index(value.index),
+            "columns": _index(value.columns),
+            "dtypes": [str(d) for d in value.dtypes],
+            "v": [[encode(v) for v in value.iloc[:, j].tolist()] for j in range(value.shape[1])],
+        }
+    raise HandInError(
+        f"a {type(value).__name__} cannot be handed in: use numbers, strings, lists, "
+        "dicts, pandas Series or DataFrames."
+    )
 
 
 def decode(data):
@@ -119,17 +134,25 @@ def decode(data):
     import pandas as pd
 
     if tag == "series":
-        series = pd.Series([decode(v) for v in data["v"]], index=_labels(data["index"]),
-                           name=_hashable(decode(data["name"])), dtype=object)
+        series = pd.Series(
+            [decode(v) for v in data["v"]],
+            index=_labels(data["index"]),
+            name=_hashable(decode(data["name"])),
+            dtype=object,
+        )
         return _typed(series, data["dtype"])
     if tag == "frame":
         columns = _labels(data["columns"])
         if len(columns) != len(data["v"]) or len(columns) != len(data["dtypes"]):
             raise ValueError("a frame's columns, values and dtypes differ in number")
         index = _labels(data["index"])
-        frame = pd.DataFrame({j: _typed(pd.Series([decode(v) for v in column], index=index, dtype=object), dtype)
-                              for j, (column, dtype) in enumerate(zip(data["v"], data["dtypes"], strict=True))},
-                             index=index)
+        frame = pd.DataFrame(
+            {
+                j: _typed(pd.Series([decode(v) for v in column], index=index, dtype=object), dtype)
+                for j, (column, dtype) in enumerate(zip(data["v"], data["dtypes"], strict=True))
+            },
+            index=index,
+        )
         frame.columns = columns
         return frame
     raise ValueError(f"unknown tag {tag!r}")
@@ -139,9 +162,18 @@ def _index(index) -> dict:
     import pandas as pd
 
     if isinstance(index, pd.MultiIndex):
-        return {"levels": [[encode(v) for v in index.get_level_values(i).tolist()] for i in range(index.nlevels)],
-                "names": [encode(n) for n in index.names]}
-    return {"v": [encode(v) for v in index.tolist()], "name": encode(index.name), "dtype": str(index.dtype)}
+        return {
+            "levels": [
+                [encode(v) for v in index.get_level_values(i).tolist()]
+                for i in range(index.nlevels)
+            ],
+            "names": [encode(n) for n in index.names],
+        }
+    return {
+        "v": [encode(v) for v in index.tolist()],
+        "name": encode(index.name),
+        "dtype": str(index.dtype),
+    }
 
 
 def _labels(data: dict):
@@ -149,9 +181,19 @@ def _labels(data: dict):
 
     if "levels" in data:
         levels = [[_hashable(decode(v)) for v in level] for level in data["levels"]]
-        return pd.MultiIndex.from_arrays(levels, names=[_hashable(decode(n)) for n in data["names"]])
-    index = pd.Index([_hashable(decode(v)) for v in data["v"]], name=_hashable(decode(data["name"])), dtype=object)
-    return index.astype(data["dtype"]) if data["dtype"] in DTYPES and len(index) else index.infer_objects()
+        return pd.MultiIndex.from_arrays(
+            levels, names=[_hashable(decode(n)) for n in data["names"]]
+        )
+    index = pd.Index(
+        [_hashable(decode(v)) for v in data["v"]],
+        name=_hashable(decode(data["name"])),
+        dtype=object,
+    )
+    return (
+        index.astype(data["dtype"])
+        if data["dtype"] in DTYPES and len(index)
+        else index.infer_objects()
+    )
 
 
 def _typed(series, dtype: str):

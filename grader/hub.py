@@ -245,8 +245,10 @@ def course_directory(course: str) -> Path:
     try:
         home = pwd.getpwnam(grader_account(course)).pw_dir
     except KeyError:
-        raise GraderError(f"there is no account {grader_account(course)} for course {course}: "
-                          f"run `dialectic hub users --roster ROSTER` first.") from None
+        raise GraderError(
+            f"there is no account {grader_account(course)} for course {course}: "
+            f"run `dialectic hub users --roster ROSTER` first."
+        ) from None
     return Path(home) / course
 
 

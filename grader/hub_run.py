@@ -78,8 +78,10 @@ def run_hub(
         )
         if settings.auth == "dummy":
             kept = settings.root / "state" / "trial-password"
-            log(f"Trial login: any roster name, the password in {kept} "
-                f"(or $DIALECTIC_HUB_TRIAL_PASSWORD)")
+            log(
+                f"Trial login: any roster name, the password in {kept} "
+                f"(or $DIALECTIC_HUB_TRIAL_PASSWORD)"
+            )
         return hub.wait()
     except KeyboardInterrupt:
         return 130

@@ -47,21 +47,36 @@ def load_history(directory: Path | str) -> pd.DataFrame:
     return read_table(path, dictionary)
 
 
-def check_history(history: pd.DataFrame, vignettes: pd.DataFrame, responses: pd.DataFrame,
-                  directory: Path) -> list[Problem]:
+def check_history(
+    history: pd.DataFrame, vignettes: pd.DataFrame, responses: pd.DataFrame, directory: Path
+) -> list[Problem]:
     """Problems that tie the changelog to the bank's current keys (see the module docstring)."""
     source = str(Path(directory) / HISTORY_FILE)
     problems: list[Problem] = []
-    versions = dict(zip(vignettes["item_id"], vignettes["version"].astype(int)))
+    versions = dict(zip(vignettes["item_id"], vignettes["version"].astype(int), strict=True))
     current = responses.set_index("response_id")
     for row, change in enumerate(history.to_dict("records"), start=1):
         item_id, response_id = change["item_id"], change["response_id"]
         if item_id not in versions:
-            problems.append(Problem(source, f"names item {item_id!r}, which is not in the bank", row=row,
-                                    column="item_id", item_id=item_id))
+            problems.append(
+                Problem(
+                    source,
+                    f"names item {item_id!r}, which is not in the bank",
+                    row=row,
+                    column="item_id",
+                    item_id=item_id,
+                )
+            )
         elif not response_id.startswith(item_id + "-") or response_id not in current.index:
-            problems.append(Problem(source, f"names response {response_id!r}, which is not a response of "
-                                    f"item {item_id}", row=row, column="response_id", item_id=item_id))
+            problems.append(
+                Problem(
+                    source,
+                    f"names response {response_id!r}, which is not a response of item {item_id}",
+                    row=row,
+                    column="response_id",
+                    item_id=item_id,
+                )
+            )
     if problems:
         return problems
     # plain records, not groupby/iterrows: this runs on every load of the instructor bank
@@ -70,29 +85,61 @@ def check_history(history: pd.DataFrame, vignettes: pd.DataFrame, responses: pd.
         chains.setdefault((change["response_id"], change["column"]), []).append((row, change))
     for (response_id, column), chain in chains.items():
         item_id = chain[0][1]["item_id"]
-        chain.sort(key=lambda pair: int(pair[1]["version"]))  # stable: equal versions keep file order
+        chain.sort(
+            key=lambda pair: int(pair[1]["version"])
+        )  # stable: equal versions keep file order
         previous_row, previous = None, None
         for row, change in chain:
             if previous is not None and int(change["version"]) == int(previous["version"]):
-                problems.append(Problem(source, f"changes {response_id} {column} twice in version "
-                                        f"{change['version']}; record one change per version", row=row,
-                                        column="version", item_id=item_id))
-            elif previous is not None and _text(change["old_value"]) != _text(previous["new_value"]):
-                problems.append(Problem(source, f"old_value does not equal the value left by the change "
-                                        f"in version {previous['version']} (row {previous_row})",
-                                        row=row, column="old_value", item_id=item_id))
+                problems.append(
+                    Problem(
+                        source,
+                        f"changes {response_id} {column} twice in version "
+                        f"{change['version']}; record one change per version",
+                        row=row,
+                        column="version",
+                        item_id=item_id,
+                    )
+                )
+            elif previous is not None and _text(change["old_value"]) != _text(
+                previous["new_value"]
+            ):
+                problems.append(
+                    Problem(
+                        source,
+                        f"old_value does not equal the value left by the change "
+                        f"in version {previous['version']} (row {previous_row})",
+                        row=row,
+                        column="old_value",
+                        item_id=item_id,
+                    )
+                )
             previous_row, previous = row, change
         latest_row, latest = chain[-1]
         if int(latest["version"]) > versions[item_id]:
-            problems.append(Problem(source, f"records a change in version {latest['version']} but item "
-                                    f"{item_id} is at version {versions[item_id]}: bump the item's version",
-                                    row=latest_row, column="version", item_id=item_id))
+            problems.append(
+                Problem(
+                    source,
+                    f"records a change in version {latest['version']} but item "
+                    f"{item_id} is at version {versions[item_id]}: bump the item's version",
+                    row=latest_row,
+                    column="version",
+                    item_id=item_id,
+                )
+            )
         now = _text(current.at[response_id, column])
         if now != _text(latest["new_value"]):
-            problems.append(Problem(source, f"the latest change of {response_id} {column} leaves "
-                                    f"{_text(latest['new_value'])!r}, but responses.csv holds {now!r}: record "
-                                    "the change (with its reason) or undo the edit", row=latest_row,
-                                    column="new_value", item_id=item_id))
+            problems.append(
+                Problem(
+                    source,
+                    f"the latest change of {response_id} {column} leaves "
+                    f"{_text(latest['new_value'])!r}, but responses.csv holds {now!r}: record "
+                    "the change (with its reason) or undo the edit",
+                    row=latest_row,
+                    column="new_value",
+                    item_id=item_id,
+                )
+            )
     return problems
 
 
@@ -110,7 +157,9 @@ def keys_at(bank, item_id: str, version: int) -> dict[str, dict[str, str]]:
     """
     item = bank.item(item_id)
     if not 1 <= version <= item.version:
-        raise GraderError(f"Item {item_id} has versions 1 to {item.version}; there is no version {version}.")
+        raise GraderError(
+            f"Item {item_id} has versions 1 to {item.version}; there is no version {version}."
+        )
     columns = history_dictionary(bank.directory).column("column").allowed or ()
     keys = {r.response_id: {c: _text(getattr(r, c)) for c in columns} for r in item.responses}
     changes = item_history(load_history(bank.directory), item_id)

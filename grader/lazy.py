@@ -18,8 +18,12 @@ from collections.abc import Callable
 class LazyModule(types.ModuleType):
     """Stands in for a module and imports it when one of its attributes is first read."""
 
-    def __init__(self, name: str, then: Callable[[types.ModuleType], None] | None = None,
-                 before: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        name: str,
+        then: Callable[[types.ModuleType], None] | None = None,
+        before: Callable[[], None] | None = None,
+    ):
         super().__init__(name)
         self._then = then
         self._before = before
@@ -35,7 +39,9 @@ class LazyModule(types.ModuleType):
                 if self._then is not None:
                     self._then(module)
                 # later reads find the attributes here and skip __getattr__
-                self.__dict__.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+                self.__dict__.update(
+                    {k: v for k, v in vars(module).items() if not k.startswith("__")}
+                )
                 self._module = module
         return self._module
 
@@ -50,8 +56,11 @@ class LazyModule(types.ModuleType):
         return f"<lazy module {self.__name__!r}, {state}>"
 
 
-def lazy_import(name: str, then: Callable[[types.ModuleType], None] | None = None,
-                before: Callable[[], None] | None = None) -> types.ModuleType:
+def lazy_import(
+    name: str,
+    then: Callable[[types.ModuleType], None] | None = None,
+    before: Callable[[], None] | None = None,
+) -> types.ModuleType:
     """The module ``name``, imported when first used; ``before()`` runs just before that
     import and ``then(module)`` once after it.
 

@@ -93,39 +93,70 @@ class StyleModel:
 
 STYLE_MODELS: dict[str, StyleModel] = {
     "flexible": StyleModel(
-        leader="patient", lag_s=1.0,
-        coupling_outside=0.45, coupling_rupture=0.85, coupling_repair=0.15,
-        tonic_gain_rupture=0.7, tonic_gain_repair=0.0, tonic_tau_s=30.0, patient_recovery_s=90.0,
+        leader="patient",
+        lag_s=1.0,
+        coupling_outside=0.45,
+        coupling_rupture=0.85,
+        coupling_repair=0.15,
+        tonic_gain_rupture=0.7,
+        tonic_gain_repair=0.0,
+        tonic_tau_s=30.0,
+        patient_recovery_s=90.0,
         summary="joins the patient's arousal in the rupture, then steps out of synchrony in "
-                "repair and calms first, and the patient's arousal follows theirs down",
+        "repair and calms first, and the patient's arousal follows theirs down",
     ),
     "entrained": StyleModel(
-        leader="patient", lag_s=0.5,
-        coupling_outside=0.65, coupling_rupture=0.9, coupling_repair=0.9,
-        tonic_gain_rupture=1.0, tonic_gain_repair=1.0, tonic_tau_s=15.0, patient_recovery_s=360.0,
+        leader="patient",
+        lag_s=0.5,
+        coupling_outside=0.65,
+        coupling_rupture=0.9,
+        coupling_repair=0.9,
+        tonic_gain_rupture=1.0,
+        tonic_gain_repair=1.0,
+        tonic_tau_s=15.0,
+        patient_recovery_s=360.0,
         summary="locks into the patient's arousal and stays locked through the rupture and "
-                "beyond, so both stay aroused",
+        "beyond, so both stay aroused",
     ),
     "detached": StyleModel(
-        leader="patient", lag_s=1.0,
-        coupling_outside=0.1, coupling_rupture=0.05, coupling_repair=0.1,
-        tonic_gain_rupture=0.1, tonic_gain_repair=0.1, tonic_tau_s=60.0, patient_recovery_s=300.0,
+        leader="patient",
+        lag_s=1.0,
+        coupling_outside=0.1,
+        coupling_rupture=0.05,
+        coupling_repair=0.1,
+        tonic_gain_rupture=0.1,
+        tonic_gain_repair=0.1,
+        tonic_tau_s=60.0,
+        patient_recovery_s=300.0,
         summary="stays out of synchrony, and the patient's arousal rises and settles alone",
     ),
     "lagging": StyleModel(
-        leader="patient", lag_s=10.0,
-        coupling_outside=0.6, coupling_rupture=0.7, coupling_repair=0.6,
-        tonic_gain_rupture=0.7, tonic_gain_repair=0.7, tonic_tau_s=150.0, patient_recovery_s=200.0,
+        leader="patient",
+        lag_s=10.0,
+        coupling_outside=0.6,
+        coupling_rupture=0.7,
+        coupling_repair=0.6,
+        tonic_gain_rupture=0.7,
+        tonic_gain_repair=0.7,
+        tonic_tau_s=150.0,
+        patient_recovery_s=200.0,
         summary="follows the patient's arousal closely but about ten seconds late",
     ),
     "leading": StyleModel(
-        leader="therapist", lag_s=3.0,
-        coupling_outside=0.6, coupling_rupture=0.45, coupling_repair=0.75,
-        tonic_gain_rupture=0.6, tonic_gain_repair=0.0, tonic_tau_s=20.0, patient_recovery_s=100.0,
+        leader="therapist",
+        lag_s=3.0,
+        coupling_outside=0.6,
+        coupling_rupture=0.45,
+        coupling_repair=0.75,
+        tonic_gain_rupture=0.6,
+        tonic_gain_repair=0.0,
+        tonic_tau_s=20.0,
+        patient_recovery_s=100.0,
         summary="sets the pace, the patient's arousal responses following theirs about "
-                "three seconds later",
+        "three seconds later",
     ),
 }
+
 
 @dataclass(frozen=True)
 class RuptureEffect:
@@ -147,10 +178,20 @@ class RuptureEffect:
 #: come faster and larger. In withdrawal heart rate still rises but skin conductance
 #: flattens and drifts down: responses shrink and come no faster (shut down, not calm).
 RUPTURE_EFFECTS: dict[str, RuptureEffect] = {
-    "confrontation": RuptureEffect(scl_shift=(1.5, 3.0), hr_shift=(8.0, 14.0), rate_gain=1.5,
-                                   scl_amplitude_gain=0.5, hr_amplitude_gain=0.5),
-    "withdrawal": RuptureEffect(scl_shift=(-0.8, -0.3), hr_shift=(5.0, 9.0), rate_gain=0.0,
-                                scl_amplitude_gain=-0.6, hr_amplitude_gain=0.3),
+    "confrontation": RuptureEffect(
+        scl_shift=(1.5, 3.0),
+        hr_shift=(8.0, 14.0),
+        rate_gain=1.5,
+        scl_amplitude_gain=0.5,
+        hr_amplitude_gain=0.5,
+    ),
+    "withdrawal": RuptureEffect(
+        scl_shift=(-0.8, -0.3),
+        hr_shift=(5.0, 9.0),
+        rate_gain=0.0,
+        scl_amplitude_gain=-0.6,
+        hr_amplitude_gain=0.3,
+    ),
 }
 _RISE_S = 40.0
 #: A rupture nobody addresses still fades, but slowly.
@@ -169,15 +210,21 @@ class _Plan:
 _ROSTER = (
     _Plan("flexible", (("confrontation", "prompt"),), "a confrontation rupture, repaired at once"),
     _Plan("flexible", (("withdrawal", "prompt"),), "a withdrawal rupture, repaired at once"),
-    _Plan("flexible", (("withdrawal", "prompt"), ("confrontation", "none")),
-          "a repaired withdrawal rupture, then near the end a confrontation left unrepaired"),
-    _Plan("entrained", (("confrontation", "late"),),
-          "a confrontation rupture, repaired minutes late"),
+    _Plan(
+        "flexible",
+        (("withdrawal", "prompt"), ("confrontation", "none")),
+        "a repaired withdrawal rupture, then near the end a confrontation left unrepaired",
+    ),
+    _Plan(
+        "entrained", (("confrontation", "late"),), "a confrontation rupture, repaired minutes late"
+    ),
     _Plan("entrained", (("withdrawal", "late"),), "a withdrawal rupture, repaired minutes late"),
-    _Plan("entrained", (("confrontation", "none"),),
-          "a confrontation rupture that is never repaired"),
-    _Plan("detached", (("confrontation", "none"),),
-          "a confrontation rupture that is never repaired"),
+    _Plan(
+        "entrained", (("confrontation", "none"),), "a confrontation rupture that is never repaired"
+    ),
+    _Plan(
+        "detached", (("confrontation", "none"),), "a confrontation rupture that is never repaired"
+    ),
     _Plan("detached", (("withdrawal", "late"),), "a withdrawal rupture, repaired minutes late"),
     _Plan("lagging", (("confrontation", "prompt"),), "a confrontation rupture, repaired at once"),
     _Plan("lagging", (("withdrawal", "none"),), "a withdrawal rupture that is never repaired"),
@@ -245,34 +292,52 @@ class PhysiologyData:
 
 # --- generation -------------------------------------------------------------------------
 
+
 def generate(seed: int = DEFAULT_SEED) -> PhysiologyData:
     """Simulate the whole dataset. The same seed gives the same data, bit for bit."""
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(_ROSTER))]
     dyad_rows, episode_rows, sample_frames = [], [], []
-    for number, (plan, dyad_seed) in enumerate(zip(_ROSTER, seeds), start=1):
+    for number, (plan, dyad_seed) in enumerate(zip(_ROSTER, seeds, strict=True), start=1):
         dyad_id = f"d{number:02d}"
         rng = np.random.default_rng(dyad_seed)
         episodes = _schedule(dyad_id, plan, rng)
         samples = _simulate(plan, episodes, rng)
         samples.insert(0, "dyad_id", dyad_id)
         summary = STYLE_MODELS[plan.style].summary
-        dyad_rows.append({
-            "dyad_id": dyad_id, "therapist_style": plan.style, "seed": dyad_seed,
-            "description": f"{'An' if plan.style[0] in 'aeiou' else 'A'} {plan.style} therapist {summary}; "
-                           f"the session holds {plan.story}.",
-        })
+        dyad_rows.append(
+            {
+                "dyad_id": dyad_id,
+                "therapist_style": plan.style,
+                "seed": dyad_seed,
+                "description": f"{'An' if plan.style[0] in 'aeiou' else 'A'} {plan.style} "
+                f"therapist {summary}; the session holds {plan.story}.",
+            }
+        )
         episode_rows.extend(episodes)
         sample_frames.append(samples)
     dyads = pd.DataFrame(dyad_rows, columns=["dyad_id", "therapist_style", "description", "seed"])
-    episodes = pd.DataFrame(episode_rows, columns=[
-        "dyad_id", "episode_id", "kind", "rupture_type", "repairs", "repaired",
-        "start_s", "end_s", "note",
-    ])
+    episodes = pd.DataFrame(
+        episode_rows,
+        columns=[
+            "dyad_id",
+            "episode_id",
+            "kind",
+            "rupture_type",
+            "repairs",
+            "repaired",
+            "start_s",
+            "end_s",
+            "note",
+        ],
+    )
     samples = pd.concat(sample_frames, ignore_index=True)
     for column, decimals in DECIMALS.items():
         samples[column] = samples[column].round(decimals)
-    return PhysiologyData(dyads=_typed_dyads(dyads), samples=_typed_samples(samples),
-                          episodes=_typed_episodes(episodes))
+    return PhysiologyData(
+        dyads=_typed_dyads(dyads),
+        samples=_typed_samples(samples),
+        episodes=_typed_episodes(episodes),
+    )
 
 
 def _schedule(dyad_id: str, plan: _Plan, rng: np.random.Generator) -> list[dict]:
@@ -283,13 +348,20 @@ def _schedule(dyad_id: str, plan: _Plan, rng: np.random.Generator) -> list[dict]
         start = cursor
         end = start + int(rng.integers(150, 331))
         rupture_id = f"{dyad_id}-e{len(rows) + 1}"
-        rows.append({
-            "dyad_id": dyad_id, "episode_id": rupture_id, "kind": "rupture",
-            "rupture_type": rupture_type, "repairs": None, "repaired": repair != "none",
-            "start_s": start, "end_s": end,
-            "note": str(rng.choice(_NOTES[("rupture", rupture_type)]))
-                    + (_UNREPAIRED_NOTE if repair == "none" else ""),
-        })
+        rows.append(
+            {
+                "dyad_id": dyad_id,
+                "episode_id": rupture_id,
+                "kind": "rupture",
+                "rupture_type": rupture_type,
+                "repairs": None,
+                "repaired": repair != "none",
+                "start_s": start,
+                "end_s": end,
+                "note": str(rng.choice(_NOTES[("rupture", rupture_type)]))
+                + (_UNREPAIRED_NOTE if repair == "none" else ""),
+            }
+        )
         cursor = end
         if repair != "none":
             repair_start = end + (int(rng.integers(300, 481)) if repair == "late" else 0)
@@ -297,11 +369,19 @@ def _schedule(dyad_id: str, plan: _Plan, rng: np.random.Generator) -> list[dict]
             note = str(rng.choice(_NOTES[("repair", rupture_type)]))
             if repair == "late":
                 note = _LATE_NOTE + note[0].lower() + note[1:]
-            rows.append({
-                "dyad_id": dyad_id, "episode_id": f"{dyad_id}-e{len(rows) + 1}", "kind": "repair",
-                "rupture_type": rupture_type, "repairs": rupture_id, "repaired": None,
-                "start_s": repair_start, "end_s": repair_end, "note": note,
-            })
+            rows.append(
+                {
+                    "dyad_id": dyad_id,
+                    "episode_id": f"{dyad_id}-e{len(rows) + 1}",
+                    "kind": "repair",
+                    "rupture_type": rupture_type,
+                    "repairs": rupture_id,
+                    "repaired": None,
+                    "start_s": repair_start,
+                    "end_s": repair_end,
+                    "note": note,
+                }
+            )
             cursor = repair_end
         cursor += int(rng.integers(360, 601))
     if rows[-1]["end_s"] > SESSION_SECONDS - 60:
@@ -355,24 +435,41 @@ def _simulate(plan: _Plan, episodes: list[dict], rng: np.random.Generator) -> pd
         [model.coupling_rupture, model.coupling_rupture, model.coupling_repair],
         default=model.coupling_outside,
     )
-    coupling = _relax(coupling_target, np.full(n, _COUPLING_SMOOTHING_S),
-                      start=model.coupling_outside)
+    coupling = _relax(
+        coupling_target, np.full(n, _COUPLING_SMOOTHING_S), start=model.coupling_outside
+    )
 
     patient_rate = rng.uniform(3.0, 5.0) / 60 * rate_factor
     therapist_rate = rng.uniform(3.0, 4.5) / 60 * np.ones(n)
     if model.leader == "patient":
         patient_events, therapist_events = _shared_events(
-            rng, patient_rate, therapist_rate, coupling, model.lag_s)
+            rng, patient_rate, therapist_rate, coupling, model.lag_s
+        )
     else:
         therapist_events, patient_events = _shared_events(
-            rng, therapist_rate, patient_rate, coupling, model.lag_s)
+            rng, therapist_rate, patient_rate, coupling, model.lag_s
+        )
 
     columns = {"t_s": t}
     for who, events, scl_shift, hr_shift, scl_amp, hr_amp, arousal in (
-        ("therapist", therapist_events, therapist_scl_shift, therapist_hr_shift,
-         np.ones(n), np.ones(n), therapist_arousal),
-        ("patient", patient_events, patient_scl_shift, patient_hr_shift,
-         patient_scl_amplitude, patient_hr_amplitude, total_arousal),
+        (
+            "therapist",
+            therapist_events,
+            therapist_scl_shift,
+            therapist_hr_shift,
+            np.ones(n),
+            np.ones(n),
+            therapist_arousal,
+        ),
+        (
+            "patient",
+            patient_events,
+            patient_scl_shift,
+            patient_hr_shift,
+            patient_scl_amplitude,
+            patient_hr_amplitude,
+            total_arousal,
+        ),
     ):
         columns[f"{who}_scl"] = _skin_conductance(rng, t, events * scl_amp, scl_shift, who)
         columns[f"{who}_hr"] = _heart_rate(rng, t, events * hr_amp, hr_shift, arousal, who)
@@ -402,8 +499,11 @@ def _shared_events(rng, leader_rate, follower_rate, coupling, lag_s):
     dt = 1 / SAMPLE_RATE_HZ
     leader_z = rng.standard_normal(n)
     leader = np.where(rng.random(n) < leader_rate * dt, np.exp(0.5 * leader_z), 0.0)
-    follower = np.where(rng.random(n) < follower_rate * (1 - coupling) * dt,
-                        np.exp(0.5 * rng.standard_normal(n)), 0.0)
+    follower = np.where(
+        rng.random(n) < follower_rate * (1 - coupling) * dt,
+        np.exp(0.5 * rng.standard_normal(n)),
+        0.0,
+    )
     for i in np.flatnonzero(leader):
         if rng.random() < coupling[i]:
             j = i + int(round((lag_s + rng.normal(0, 0.5)) * SAMPLE_RATE_HZ))
@@ -433,8 +533,11 @@ def _heart_rate(rng, t, events, shift, arousal, who) -> np.ndarray:
     # arousal (vagal withdrawal).
     breaths_per_s = rng.uniform(0.2, 0.3)
     wander = np.cumsum(rng.normal(0, 0.05, len(t)))
-    rsa = rng.uniform(2.0, 5.0) * np.clip(1 - 0.5 * arousal, 0.3, 1) * np.sin(
-        2 * np.pi * breaths_per_s * t + wander)
+    rsa = (
+        rng.uniform(2.0, 5.0)
+        * np.clip(1 - 0.5 * arousal, 0.3, 1)
+        * np.sin(2 * np.pi * breaths_per_s * t + wander)
+    )
     noise = rng.normal(0, 0.3, len(t))
     return np.clip(base + drift + shift + acceleration + rsa + noise, 40.0, 180.0)
 
@@ -470,7 +573,7 @@ def _relax(target: np.ndarray, tau_s: np.ndarray, start: float = 0.0) -> np.ndar
     """First-order lag: follow ``target`` with a time constant that may change over time."""
     alpha = (1 - np.exp(-1 / (np.asarray(tau_s, dtype=float) * SAMPLE_RATE_HZ))).tolist()
     out, level = [], start
-    for a, x in zip(alpha, target.tolist()):
+    for a, x in zip(alpha, target.tolist(), strict=True):
         level += a * (x - level)
         out.append(level)
     return np.array(out)
@@ -480,19 +583,32 @@ def _relax(target: np.ndarray, tau_s: np.ndarray, start: float = 0.0) -> np.ndar
 # load() types each column as grader.dictionary.typed does from the schema; generate()
 # builds the same dtypes so either way a notebook gets identical frames.
 
+
 def _typed_dyads(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype({
-        "dyad_id": "string", "therapist_style": pd.CategoricalDtype(list(STYLES)),
-        "description": "string", "seed": "Int64",
-    })
+    return frame.astype(
+        {
+            "dyad_id": "string",
+            "therapist_style": pd.CategoricalDtype(list(STYLES)),
+            "description": "string",
+            "seed": "Int64",
+        }
+    )
 
 
 def _typed_episodes(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype({
-        "dyad_id": "string", "episode_id": "string", "kind": pd.CategoricalDtype(list(KINDS)),
-        "rupture_type": pd.CategoricalDtype(list(RUPTURE_TYPES)), "repairs": "string",
-        "repaired": "boolean", "start_s": "Int64", "end_s": "Int64", "note": "string",
-    })
+    return frame.astype(
+        {
+            "dyad_id": "string",
+            "episode_id": "string",
+            "kind": pd.CategoricalDtype(list(KINDS)),
+            "rupture_type": pd.CategoricalDtype(list(RUPTURE_TYPES)),
+            "repairs": "string",
+            "repaired": "boolean",
+            "start_s": "Int64",
+            "end_s": "Int64",
+            "note": "string",
+        }
+    )
 
 
 def _typed_samples(frame: pd.DataFrame) -> pd.DataFrame:
@@ -509,9 +625,10 @@ def write(data: PhysiologyData, directory: Path | str) -> list[Path]:
         path = directory / file
         if file.endswith(".gz"):
             # No file name and a zero timestamp in the gzip header, so reruns match byte for byte.
-            with path.open("wb") as raw, gzip.GzipFile(
-                filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9
-            ) as gz:
+            with (
+                path.open("wb") as raw,
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz,
+            ):
                 gz.write(text.encode("utf-8"))
         else:
             path.write_bytes(text.encode("utf-8"))
@@ -548,7 +665,9 @@ def load(directory: Path | str | None = None) -> PhysiologyData:
     # content hashes, not mtimes: an edit within one clock tick must not be served stale
     stamp = (str(directory),) + tuple(
         (f.name, hashlib.blake2b(f.read_bytes()).hexdigest())
-        for f in sorted(directory.iterdir()) if f.is_file())
+        for f in sorted(directory.iterdir())
+        if f.is_file()
+    )
     if stamp not in _CACHE:
         _CACHE.clear()
         _CACHE[stamp] = _load(directory)
@@ -560,9 +679,12 @@ def _load(directory: Path) -> PhysiologyData:
     for name in TABLES:
         dictionary = load_dictionary(directory / f"{name}.schema.yaml")
         if dictionary.schema_version != SCHEMA_VERSION:
-            problems.append(Problem(
-                str(directory / f"{name}.schema.yaml"),
-                f"schema_version {dictionary.schema_version} is not {SCHEMA_VERSION}"))
+            problems.append(
+                Problem(
+                    str(directory / f"{name}.schema.yaml"),
+                    f"schema_version {dictionary.schema_version} is not {SCHEMA_VERSION}",
+                )
+            )
             continue
         tables[name] = read_table(directory / dictionary.file, dictionary)
     if problems:
@@ -582,9 +704,11 @@ def _check_episodes(data: PhysiologyData, directory: Path) -> list[Problem]:
     def problem(index: int, column: str, message: str) -> None:
         problems.append(Problem(source, message, row=index + 1, column=column))
 
-    by_id = {e.episode_id: (i, e) for i, e in zip(episodes.index, episodes.itertuples())}
+    by_id = {
+        e.episode_id: (i, e) for i, e in zip(episodes.index, episodes.itertuples(), strict=True)
+    }
     repaired_by = {e.repairs for e in episodes.itertuples() if e.kind == "repair"}
-    for i, e in zip(episodes.index, episodes.itertuples()):
+    for i, e in zip(episodes.index, episodes.itertuples(), strict=True):
         if e.dyad_id not in known:
             problem(i, "dyad_id", f"names dyad {e.dyad_id!r}, which is not in {DYADS_FILE}")
         if not e.episode_id.startswith(f"{e.dyad_id}-"):
@@ -607,26 +731,42 @@ def _check_episodes(data: PhysiologyData, directory: Path) -> list[Problem]:
             problem(i, "repaired", "only rupture rows say whether they were repaired")
         target = by_id.get(e.repairs) if pd.notna(e.repairs) else None
         if target is None or target[1].kind != "rupture" or target[1].dyad_id != e.dyad_id:
-            problem(i, "repairs",
-                    f"a repair must name a rupture of dyad {e.dyad_id}; {e.repairs!r} is not one")
+            problem(
+                i,
+                "repairs",
+                f"a repair must name a rupture of dyad {e.dyad_id}; {e.repairs!r} is not one",
+            )
             continue
         rupture = target[1]
         if e.start_s < rupture.end_s:
-            problem(i, "start_s", f"starts at {e.start_s} s, before the rupture it repairs "
-                                  f"({rupture.episode_id}) ends at {rupture.end_s} s")
+            problem(
+                i,
+                "start_s",
+                f"starts at {e.start_s} s, before the rupture it repairs "
+                f"({rupture.episode_id}) ends at {rupture.end_s} s",
+            )
         if e.rupture_type != rupture.rupture_type:
-            problem(i, "rupture_type",
-                    f"is {e.rupture_type} but the rupture it repairs is {rupture.rupture_type}")
+            problem(
+                i,
+                "rupture_type",
+                f"is {e.rupture_type} but the rupture it repairs is {rupture.rupture_type}",
+            )
     for dyad_id, group in episodes.groupby("dyad_id", sort=False, observed=True):
         ordered = group.sort_values("start_s")
         ends = ordered["end_s"].shift()
         for i in ordered.index[ordered["start_s"] < ends]:
             problem(i, "start_s", f"overlaps an earlier episode of dyad {dyad_id}")
     dyad_source = str(directory / DYADS_FILE)
-    for i, dyad_id in zip(data.dyads.index, data.dyads["dyad_id"]):
+    for i, dyad_id in zip(data.dyads.index, data.dyads["dyad_id"], strict=True):
         if not (episodes["dyad_id"] == dyad_id).any():
-            problems.append(Problem(dyad_source, f"dyad {dyad_id} has no episodes in "
-                                                 f"{EPISODES_FILE}", row=i + 1, column="dyad_id"))
+            problems.append(
+                Problem(
+                    dyad_source,
+                    f"dyad {dyad_id} has no episodes in {EPISODES_FILE}",
+                    row=i + 1,
+                    column="dyad_id",
+                )
+            )
     return problems
 
 
@@ -639,28 +779,51 @@ def _check_samples(data: PhysiologyData, directory: Path) -> list[Problem]:
     for dyad_id in pd.unique(dyad_ids):
         rows = np.flatnonzero(dyad_ids == dyad_id)
         if dyad_id not in known:
-            problems.append(Problem(source, f"names dyad {dyad_id!r}, which is not in {DYADS_FILE}",
-                                    row=int(rows[0]) + 1, column="dyad_id"))
+            problems.append(
+                Problem(
+                    source,
+                    f"names dyad {dyad_id!r}, which is not in {DYADS_FILE}",
+                    row=int(rows[0]) + 1,
+                    column="dyad_id",
+                )
+            )
             continue
         if len(rows) != SAMPLES_PER_SESSION:
-            problems.append(Problem(
-                source, f"dyad {dyad_id} has {len(rows)} samples; a {SESSION_SECONDS} s session at "
-                        f"{SAMPLE_RATE_HZ} Hz has {SAMPLES_PER_SESSION}",
-                row=int(rows[0]) + 1, column="dyad_id"))
+            problems.append(
+                Problem(
+                    source,
+                    f"dyad {dyad_id} has {len(rows)} samples; a {SESSION_SECONDS} s session at "
+                    f"{SAMPLE_RATE_HZ} Hz has {SAMPLES_PER_SESSION}",
+                    row=int(rows[0]) + 1,
+                    column="dyad_id",
+                )
+            )
         t = times[rows]
         out_of_order = np.flatnonzero(np.diff(t) <= 0) + 1
         for k in out_of_order:
-            problems.append(Problem(source, f"t_s {t[k]:g} does not come after the previous "
-                                            f"sample's {t[k - 1]:g} in dyad {dyad_id}",
-                                    row=int(rows[k]) + 1, column="t_s"))
+            problems.append(
+                Problem(
+                    source,
+                    f"t_s {t[k]:g} does not come after the previous "
+                    f"sample's {t[k - 1]:g} in dyad {dyad_id}",
+                    row=int(rows[k]) + 1,
+                    column="t_s",
+                )
+            )
         expected = np.arange(len(t)) / SAMPLE_RATE_HZ
         off_grid = np.flatnonzero(np.abs(t - expected) > 1e-6)
         # A missing sample shifts every later one off the grid: the first is worth reporting.
         if len(off_grid) and not len(out_of_order):
             k = off_grid[0]
-            problems.append(Problem(source, f"t_s {t[k]:g} is off the {SAMPLE_RATE_HZ} Hz grid "
-                                            f"of dyad {dyad_id}; expected {expected[k]:g}",
-                                    row=int(rows[k]) + 1, column="t_s"))
+            problems.append(
+                Problem(
+                    source,
+                    f"t_s {t[k]:g} is off the {SAMPLE_RATE_HZ} Hz grid "
+                    f"of dyad {dyad_id}; expected {expected[k]:g}",
+                    row=int(rows[k]) + 1,
+                    column="t_s",
+                )
+            )
     for dyad_id in sorted(known - set(dyad_ids)):
         problems.append(Problem(source, f"has no samples for dyad {dyad_id}"))
     return problems
@@ -668,8 +831,14 @@ def _check_samples(data: PhysiologyData, directory: Path) -> list[Problem]:
 
 # --- synchrony --------------------------------------------------------------------------
 
-def windowed_synchrony(samples: pd.DataFrame, signal: str = "scl", window_s: float = 30,
-                       step_s: float = 5, lag_s: float = 0) -> pd.DataFrame:
+
+def windowed_synchrony(
+    samples: pd.DataFrame,
+    signal: str = "scl",
+    window_s: float = 30,
+    step_s: float = 5,
+    lag_s: float = 0,
+) -> pd.DataFrame:
     """Rolling Pearson correlation between therapist and patient for one dyad.
 
     ``samples`` is one dyad's contiguous 4 Hz samples (e.g. ``data.samples_of("d01")``).
@@ -709,8 +878,13 @@ def windowed_synchrony(samples: pd.DataFrame, signal: str = "scl", window_s: flo
     return pd.DataFrame({"t_s": centres, "r": r})
 
 
-def synchrony_table(data: PhysiologyData, signal: str = "scl", window_s: float = 30,
-                    step_s: float = 5, lag_s: float = 0) -> pd.DataFrame:
+def synchrony_table(
+    data: PhysiologyData,
+    signal: str = "scl",
+    window_s: float = 30,
+    step_s: float = 5,
+    lag_s: float = 0,
+) -> pd.DataFrame:
     """Windowed synchrony of every dyad, each window labelled with the episode it falls in.
 
     One row per window: dyad_id, therapist_style, t_s, r, phase (outside, rupture or
@@ -730,7 +904,11 @@ def synchrony_table(data: PhysiologyData, signal: str = "scl", window_s: float =
             sync.loc[inside, "episode_id"] = e.episode_id
         frames.append(sync)
     table = pd.concat(frames, ignore_index=True)
-    return table.astype({
-        "dyad_id": "string", "therapist_style": pd.CategoricalDtype(list(STYLES)),
-        "phase": pd.CategoricalDtype(list(PHASES)), "episode_id": "string",
-    })
+    return table.astype(
+        {
+            "dyad_id": "string",
+            "therapist_style": pd.CategoricalDtype(list(STYLES)),
+            "phase": pd.CategoricalDtype(list(PHASES)),
+            "episode_id": "string",
+        }
+    )

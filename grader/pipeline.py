@@ -6,5 +6,7 @@ import warnings
 
 from grader import demo
 
-warnings.warn("grader.pipeline is now grader.demo; import it by that name.", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "grader.pipeline is now grader.demo; import it by that name.", DeprecationWarning, stacklevel=2
+)
 sys.modules[__name__] = demo

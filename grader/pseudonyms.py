@@ -47,8 +47,10 @@ def course_secret(course: Path | str) -> bytes:
     except (OSError, UnicodeDecodeError) as exc:
         raise GraderError(f"{path}: cannot read the pseudonym secret ({exc})") from exc
     if len(secret) < 32:
-        raise GraderError(f"{path}: the pseudonym secret is damaged (too short). Restore it from a "
-                          "backup: a new secret would give every student and answer a new code.")
+        raise GraderError(
+            f"{path}: the pseudonym secret is damaged (too short). Restore it from a "
+            "backup: a new secret would give every student and answer a new code."
+        )
     return secret.encode("ascii")
 
 

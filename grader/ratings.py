@@ -43,7 +43,15 @@ RATINGS_DIR = "ratings"
 STORE_FILE = "ratings.csv"
 SCHEMA = Path(__file__).with_name("ratings.schema.yaml")
 SHEET_COLUMNS = ("answer_id", "assignment", "vignette", "answer", *CRITERION_KEYS, "comment")
-STORE_COLUMNS = ("answer_id", "assignment", "grade_id", "rater", "criterion", "score", "imported_at")
+STORE_COLUMNS = (
+    "answer_id",
+    "assignment",
+    "grade_id",
+    "rater",
+    "criterion",
+    "score",
+    "imported_at",
+)
 RATER_PATTERN = re.compile(r"\w[\w .'-]{0,59}")
 _SCORE = re.compile(r"([1-5])(?:\.0*)?")  # spreadsheets may write a typed 4 back as 4.0
 
@@ -98,8 +106,14 @@ def ratings_dir(course: Path | str) -> Path:
 
 # -- export ---------------------------------------------------------------------------------
 
-def export_sheet(course: Path | str, rater: str, out: Path | str, assignment: str | None = None,
-                 seed: int | None = None) -> SheetReport:
+
+def export_sheet(
+    course: Path | str,
+    rater: str,
+    out: Path | str,
+    assignment: str | None = None,
+    seed: int | None = None,
+) -> SheetReport:
     """Write a blind rating sheet for ``rater`` to ``out`` and its README beside it.
 
     Rows are shuffled from ``seed`` (default: from the rater's name, so each rater gets a
@@ -110,8 +124,10 @@ def export_sheet(course: Path | str, rater: str, out: Path | str, assignment: st
     answers = _ordered(collected.answers, rater, seed)
     if not answers:
         where = f"assignment {assignment}" if assignment else "any assignment"
-        raise GraderError(f"No answered written answers in {Path(course) / 'autograded'} for {where} "
-                          f"({collected.unanswered} left unanswered): nothing to rate.")
+        raise GraderError(
+            f"No answered written answers in {Path(course) / 'autograded'} for {where} "
+            f"({collected.unanswered} left unanswered): nothing to rate."
+        )
     return _write_sheet(Path(out), answers, {}, collected.unanswered)
 
 
@@ -121,21 +137,31 @@ def _ordered(answers: Iterable[WrittenAnswer], rater: str, seed: int | None) -> 
     return ordered
 
 
-def _write_sheet(out: Path, answers: list[WrittenAnswer], scores: dict[str, dict[str, int]],
-                 unanswered: int) -> SheetReport:
+def _write_sheet(
+    out: Path, answers: list[WrittenAnswer], scores: dict[str, dict[str, int]], unanswered: int
+) -> SheetReport:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SHEET_COLUMNS)
     for a in answers:
         given = scores.get(a.answer_id, {})
-        writer.writerow([a.answer_id, a.assignment, a.vignette, a.text,
-                         *(given.get(k, "") for k in CRITERION_KEYS), ""])
+        writer.writerow(
+            [
+                a.answer_id,
+                a.assignment,
+                a.vignette,
+                a.text,
+                *(given.get(k, "") for k in CRITERION_KEYS),
+                "",
+            ]
+        )
     # utf-8-sig: the byte-order mark makes Excel read accented text as UTF-8
     write_atomically(out, buffer.getvalue(), encoding="utf-8-sig")
     readme = out.with_name(out.name + ".README.txt")
     write_atomically(readme, _readme(out.name, answers), encoding="utf-8")
-    return SheetReport(out, readme, len(answers), unanswered,
-                       tuple(sorted({a.assignment for a in answers})))
+    return SheetReport(
+        out, readme, len(answers), unanswered, tuple(sorted({a.assignment for a in answers}))
+    )
 
 
 def _readme(sheet: str, answers: list[WrittenAnswer]) -> str:
@@ -174,15 +200,21 @@ def _readme(sheet: str, answers: list[WrittenAnswer]) -> str:
                 continue
             item = bank.item(item_id)
             setting = item.setting.replace("_", " ")
-            lines += [f"{item_id} ({setting}; client aged {item.client_age}, {item.client_background})",
-                      f"  Context: {item.session_context}",
-                      f"  The client says: \"{item.client_statement}\"", ""]
+            lines += [
+                f"{item_id} ({setting}; client aged {item.client_age}, {item.client_background})",
+                f"  Context: {item.session_context}",
+                f'  The client says: "{item.client_statement}"',
+                "",
+            ]
     return "\n".join(lines)
 
 
 # -- import ---------------------------------------------------------------------------------
 
-def import_sheet(course: Path | str, path: Path | str, rater: str, replace: bool = False) -> ImportReport:
+
+def import_sheet(
+    course: Path | str, path: Path | str, rater: str, replace: bool = False
+) -> ImportReport:
     """Check every row of a filled sheet and store the good rows' scores for ``rater``.
 
     Bad rows (unknown answer_id, a score that is not a whole number 1-5, answer text or
@@ -196,8 +228,10 @@ def import_sheet(course: Path | str, path: Path | str, rater: str, replace: bool
     report = ImportReport(path, rater)
     extra = [c for c in header if c not in SHEET_COLUMNS]
     if extra:
-        report.warnings.append(f"{path}: column(s) {', '.join(map(repr, extra))} are not part of the "
-                               "sheet and were ignored")
+        report.warnings.append(
+            f"{path}: column(s) {', '.join(map(repr, extra))} are not part of the "
+            "sheet and were ignored"
+        )
     known = collect(course).by_id()
     candidates: dict[int, tuple[WrittenAnswer, dict[str, int]]] = {}
     for row, record, overflow in records:
@@ -218,9 +252,11 @@ def import_sheet(course: Path | str, path: Path | str, rater: str, replace: bool
     return report
 
 
-def _read_sheet(path: Path, columns: tuple[str, ...] = SHEET_COLUMNS,
-                export_command: str = "dialectic ratings export",
-                ) -> tuple[list[str], list[tuple[int, dict[str, str], list[str]]]]:
+def _read_sheet(
+    path: Path,
+    columns: tuple[str, ...] = SHEET_COLUMNS,
+    export_command: str = "dialectic ratings export",
+) -> tuple[list[str], list[tuple[int, dict[str, str], list[str]]]]:
     """The header and the non-blank rows (row number, cells by column, cells past the header).
 
     ``columns`` are the sheet's columns, the first of which identifies a sheet (the item
@@ -233,15 +269,19 @@ def _read_sheet(path: Path, columns: tuple[str, ...] = SHEET_COLUMNS,
     except OSError as exc:
         raise RatingSheetError(f"{path}: cannot be read ({exc.strerror})") from exc
     if data.startswith(b"PK\x03\x04"):
-        raise RatingSheetError(f"{path}: is a spreadsheet workbook (e.g. .xlsx), not a CSV file. In the "
-                               "spreadsheet program, use Save As > CSV UTF-8.")
+        raise RatingSheetError(
+            f"{path}: is a spreadsheet workbook (e.g. .xlsx), not a CSV file. In the "
+            "spreadsheet program, use Save As > CSV UTF-8."
+        )
     if b"\x00" in data[:4096]:
         raise RatingSheetError(f"{path}: is not a text file, so not a CSV rating sheet.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RatingSheetError(f"{path}: is not UTF-8 text (byte {exc.start} cannot be read). Save it "
-                               "again as CSV UTF-8; other encodings would garble accented answers.") from exc
+        raise RatingSheetError(
+            f"{path}: is not UTF-8 text (byte {exc.start} cannot be read). Save it "
+            "again as CSV UTF-8; other encodings would garble accented answers."
+        ) from exc
     if not text.strip():
         raise RatingSheetError(f"{path}: is empty.")
     delimiter = _delimiter(path, text, columns)
@@ -249,12 +289,16 @@ def _read_sheet(path: Path, columns: tuple[str, ...] = SHEET_COLUMNS,
     try:
         rows = list(reader)
     except csv.Error as exc:
-        raise RatingSheetError(f"{path}: is not valid CSV near line {reader.line_num}: {exc}") from exc
+        raise RatingSheetError(
+            f"{path}: is not valid CSV near line {reader.line_num}: {exc}"
+        ) from exc
     header = [h.strip() for h in rows[0]]
     missing = [c for c in columns if c not in header]
     if missing:
-        raise RatingSheetError(f"{path}: is missing the column(s) {', '.join(missing)}. Export a new sheet "
-                               f"with `{export_command}` and copy the scores into it.")
+        raise RatingSheetError(
+            f"{path}: is missing the column(s) {', '.join(missing)}. Export a new sheet "
+            f"with `{export_command}` and copy the scores into it."
+        )
     repeated = sorted({h for h in header if header.count(h) > 1 and h})
     if repeated:
         raise RatingSheetError(f"{path}: has the column(s) {', '.join(repeated)} more than once.")
@@ -263,8 +307,8 @@ def _read_sheet(path: Path, columns: tuple[str, ...] = SHEET_COLUMNS,
         if not any(c.strip() for c in cells):
             continue  # spreadsheets often leave blank rows at the end
         padded = cells + [""] * (len(header) - len(cells))  # and drop trailing empty cells
-        overflow = [c for c in cells[len(header):] if c.strip()]
-        records.append((number, dict(zip(header, padded[:len(header)], strict=True)), overflow))
+        overflow = [c for c in cells[len(header) :] if c.strip()]
+        records.append((number, dict(zip(header, padded[: len(header)], strict=True)), overflow))
     return header, records
 
 
@@ -274,12 +318,19 @@ def _delimiter(path: Path, text: str, columns: tuple[str, ...] = SHEET_COLUMNS) 
     for delimiter in (",", ";", "\t"):
         if columns[0] in (c.strip() for c in next(csv.reader([first], delimiter=delimiter))):
             return delimiter
-    raise RatingSheetError(f"{path}: is not a rating sheet: its first line has no {columns[0]} column "
-                           f"(a sheet starts with {','.join(columns)}).")
+    raise RatingSheetError(
+        f"{path}: is not a rating sheet: its first line has no {columns[0]} column "
+        f"(a sheet starts with {','.join(columns)})."
+    )
 
 
-def _row_problems(path: Path, row: int, record: dict[str, str], overflow: list[str],
-                  known: dict[str, WrittenAnswer]) -> list[Problem]:
+def _row_problems(
+    path: Path,
+    row: int,
+    record: dict[str, str],
+    overflow: list[str],
+    known: dict[str, WrittenAnswer],
+) -> list[Problem]:
     source = str(path)
     problems = []
 
@@ -293,16 +344,25 @@ def _row_problems(path: Path, row: int, record: dict[str, str], overflow: list[s
     if not aid:
         problem("has no answer_id", "answer_id")
     elif answer is None:
-        problem(f"answer_id {aid!r} is not a written answer of this course (a typo, or a sheet from "
-                "another course?)", "answer_id")
+        problem(
+            f"answer_id {aid!r} is not a written answer of this course (a typo, or a sheet from "
+            "another course?)",
+            "answer_id",
+        )
     else:
         for column, expected in (("assignment", answer.assignment), ("vignette", answer.vignette)):
             if record[column].strip() != expected:
-                problem(f"is {record[column].strip()!r} but answer {aid} belongs to {expected!r} "
-                        "(were single columns sorted or edited?)", column)
+                problem(
+                    f"is {record[column].strip()!r} but answer {aid} belongs to {expected!r} "
+                    "(were single columns sorted or edited?)",
+                    column,
+                )
         if normalized(record["answer"]) != normalized(answer.text):
-            problem("the answer text differs from the exported answer; ratings must be of the text "
-                    "as the student wrote it", "answer")
+            problem(
+                "the answer text differs from the exported answer; ratings must be of the text "
+                "as the student wrote it",
+                "answer",
+            )
     for key in CRITERION_KEYS:
         raw = record[key].strip()
         if raw and _score(raw) is None:
@@ -310,8 +370,11 @@ def _row_problems(path: Path, row: int, record: dict[str, str], overflow: list[s
                 outside = float(raw).is_integer()
             except ValueError:
                 outside = False
-            problem(f"score {raw!r} " + ("is outside the scale 1-5" if outside else
-                                         "is not a whole number from 1 to 5"), key)
+            problem(
+                f"score {raw!r} "
+                + ("is outside the scale 1-5" if outside else "is not a whole number from 1 to 5"),
+                key,
+            )
     return problems
 
 
@@ -336,26 +399,44 @@ def _reject_repeats(path: Path, records, candidates: dict, report: ImportReport)
         for r in rows:
             others = ", ".join(str(o) for o in rows if o != r)
             if differ and r in candidates:
-                report.bad_rows.append(Problem(str(path), f"answer_id {aid} is also on row(s) {others} "
-                                               "with different scores; keep one row", row=r,
-                                               column="answer_id"))
+                report.bad_rows.append(
+                    Problem(
+                        str(path),
+                        f"answer_id {aid} is also on row(s) {others} "
+                        "with different scores; keep one row",
+                        row=r,
+                        column="answer_id",
+                    )
+                )
                 del candidates[r]
             elif r != rows[0]:
-                report.bad_rows.append(Problem(str(path), f"repeats answer_id {aid} of row {rows[0]}",
-                                               row=r, column="answer_id"))
+                report.bad_rows.append(
+                    Problem(
+                        str(path),
+                        f"repeats answer_id {aid} of row {rows[0]}",
+                        row=r,
+                        column="answer_id",
+                    )
+                )
                 candidates.pop(r, None)
-    report.bad_rows.sort(key=lambda p: (p.row or 0))
+    report.bad_rows.sort(key=lambda p: p.row or 0)
 
 
-def _store(course: Path | str, rater: str, ratings: list[tuple[int, WrittenAnswer, dict[str, int]]],
-           replace: bool, report: ImportReport) -> None:
+def _store(
+    course: Path | str,
+    rater: str,
+    ratings: list[tuple[int, WrittenAnswer, dict[str, int]]],
+    replace: bool,
+    report: ImportReport,
+) -> None:
     folder = ratings_dir(course)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with locked(folder / ".lock"):  # two imports at once must not lose each other's ratings
         stored = load_ratings(course)
         table: dict[tuple[str, str, str], dict] = {
             (r["answer_id"], r["rater"], r["criterion"]): r
-            for r in stored.astype({"criterion": str, "score": object}).to_dict("records")}
+            for r in stored.astype({"criterion": str, "score": object}).to_dict("records")
+        }
         for row, answer, scores in ratings:
             for criterion, score in scores.items():
                 key = (answer.answer_id, rater, criterion)
@@ -364,21 +445,41 @@ def _store(course: Path | str, rater: str, ratings: list[tuple[int, WrittenAnswe
                     report.unchanged += 1
                     continue
                 if old is not None and not replace:
-                    report.conflicts.append(Problem(
-                        str(report.sheet), f"{rater} already rated {answer.answer_id} {old['score']} "
-                        f"(imported {old['imported_at']}); this sheet says {score}. Kept {old['score']}: "
-                        "import with --replace to take the new score", row=row, column=criterion))
+                    report.conflicts.append(
+                        Problem(
+                            str(report.sheet),
+                            f"{rater} already rated {answer.answer_id} {old['score']} (imported "
+                            f"{old['imported_at']}); this sheet says {score}. Kept "
+                            f"{old['score']}: import with --replace to take the new score",
+                            row=row,
+                            column=criterion,
+                        )
+                    )
                     continue
                 if old is None:
                     report.added += 1
                 else:
                     report.replaced += 1
-                table[key] = {"answer_id": answer.answer_id, "assignment": answer.assignment,
-                              "grade_id": answer.grade_id, "rater": rater, "criterion": criterion,
-                              "score": score, "imported_at": now}
+                table[key] = {
+                    "answer_id": answer.answer_id,
+                    "assignment": answer.assignment,
+                    "grade_id": answer.grade_id,
+                    "rater": rater,
+                    "criterion": criterion,
+                    "score": score,
+                    "imported_at": now,
+                }
         order = {k: i for i, k in enumerate(CRITERION_KEYS)}
-        rows = sorted(table.values(), key=lambda r: (r["assignment"], r["grade_id"], r["answer_id"],
-                                                     r["rater"], order[r["criterion"]]))
+        rows = sorted(
+            table.values(),
+            key=lambda r: (
+                r["assignment"],
+                r["grade_id"],
+                r["answer_id"],
+                r["rater"],
+                order[r["criterion"]],
+            ),
+        )
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=STORE_COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -396,6 +497,7 @@ def _keep_copy(course: Path | str, sheet: Path, rater: str, folder: Path | None 
 
 # -- the store ------------------------------------------------------------------------------
 
+
 def load_ratings(course: Path | str) -> pd.DataFrame:
     """Every stored rating, validated against ``ratings.schema.yaml`` (empty if none yet)."""
     path = ratings_dir(course) / STORE_FILE
@@ -411,8 +513,10 @@ def check_rater(rater: str) -> str:
     """A rater's name as stored: letters, digits, spaces, . ' - and _; at most 60 characters."""
     name = (rater or "").strip()
     if not RATER_PATTERN.fullmatch(name):
-        raise GraderError(f"rater name {rater!r} is not usable: use letters, digits, spaces, . ' - or _ "
-                          "(at most 60 characters), e.g. --rater 'A. Rivera'")
+        raise GraderError(
+            f"rater name {rater!r} is not usable: use letters, digits, spaces, . ' - or _ "
+            "(at most 60 characters), e.g. --rater 'A. Rivera'"
+        )
     return name
 
 
@@ -422,14 +526,19 @@ def check_rater(rater: str) -> str:
 #: Carkhuff's scale is the empathy rubric; resonance (feeling into the client's state) is
 #: closest to felt warmth; regulation (steadying, opening, not defending) to rupture repair.
 #: The bond has no key of its own: the mean of the three.
-TRUE_LEVEL = {"empathy": ("carkhuff_level",), "warmth": ("resonance",), "repair": ("regulation",),
-              "bond": ("carkhuff_level", "resonance", "regulation")}
+TRUE_LEVEL = {
+    "empathy": ("carkhuff_level",),
+    "warmth": ("resonance",),
+    "repair": ("regulation",),
+    "bond": ("carkhuff_level", "resonance", "regulation"),
+}
 FALLBACK_LEVEL = 3
 RATER_BIAS_SD, RATER_NOISE_SD = 0.3, 0.6
 
 
-def simulate_ratings(course: Path | str, rater: str, seed: int, out: Path | str,
-                     assignment: str | None = None) -> SheetReport:
+def simulate_ratings(
+    course: Path | str, rater: str, seed: int, out: Path | str, assignment: str | None = None
+) -> SheetReport:
     """A sheet filled as a plausible rater would: the answer's true level, bias and noise.
 
     Simulated answers are the text of one of the vignette's candidate responses, whose
@@ -441,15 +550,19 @@ def simulate_ratings(course: Path | str, rater: str, seed: int, out: Path | str,
     collected = collect(course, assignment)
     answers = _ordered(collected.answers, rater, seed)
     if not answers:
-        raise GraderError(f"No answered written answers in {Path(course) / 'autograded'}: nothing to rate.")
+        raise GraderError(
+            f"No answered written answers in {Path(course) / 'autograded'}: nothing to rate."
+        )
     bank = _bank_or_none()
     rng = random.Random(f"simulate:{seed}:{rater}")
     bias = rng.gauss(0, RATER_BIAS_SD)
     scores = {}
     for a in answers:
         truth = _true_levels(a, bank)
-        scores[a.answer_id] = {k: min(5, max(1, round(truth[k] + bias + rng.gauss(0, RATER_NOISE_SD))))
-                               for k in CRITERION_KEYS}
+        scores[a.answer_id] = {
+            k: min(5, max(1, round(truth[k] + bias + rng.gauss(0, RATER_NOISE_SD))))
+            for k in CRITERION_KEYS
+        }
     return _write_sheet(Path(out), answers, scores, collected.unanswered)
 
 
@@ -457,10 +570,16 @@ def _true_levels(answer: WrittenAnswer, bank: ItemBank | None) -> dict[str, floa
     response = None
     if bank is not None and answer.vignette in bank:
         text = normalized(answer.text)
-        response = next((r for r in bank.item(answer.vignette).responses if normalized(r.text) == text), None)
+        response = next(
+            (r for r in bank.item(answer.vignette).responses if normalized(r.text) == text), None
+        )
     levels = {}
     for criterion, keys in TRUE_LEVEL.items():
-        known = [getattr(response, k) for k in keys if response is not None and getattr(response, k) is not None]
+        known = [
+            getattr(response, k)
+            for k in keys
+            if response is not None and getattr(response, k) is not None
+        ]
         levels[criterion] = sum(known) / len(known) if known else FALLBACK_LEVEL
     return levels
 

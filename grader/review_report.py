@@ -28,9 +28,9 @@ import pandas as pd
 
 from grader import content_validity as cv
 from grader.agreement import krippendorff_alpha
+from grader.atomic_file import write_atomically
 from grader.errors import GraderError
 from grader.itembank import REVIEW_COLUMNS, ItemBank, load_bank
-from grader.atomic_file import write_atomically
 from grader.report import _CSS
 from grader.tables import CSS as TABLE_CSS
 from grader.tables import frame_table as _table
@@ -53,13 +53,20 @@ class ReviewTables:
 def review_tables(stored: pd.DataFrame, bank: ItemBank) -> ReviewTables:
     """The panel's figures from the stored ratings (``load_reviews``) and the bank's keys."""
     if stored.empty:
-        raise GraderError("No review ratings are stored yet: export sheets with `dialectic items review "
-                          "export`, have the panel fill them, and import them with `... import`.")
+        raise GraderError(
+            "No review ratings are stored yet: export sheets with `dialectic items review "
+            "export`, have the panel fill them, and import them with `... import`."
+        )
     stored = stored.astype({"item_id": str, "measure": str, "value": str})
     reviewers = tuple(sorted(stored["reviewer"].astype(str).unique()))
     items = sorted(stored["item_id"].unique())
     placed = stored[stored["measure"] == "position"]
-    positions = {(r, rid): int(v) for r, rid, v in zip(placed["reviewer"], placed["response_id"], placed["value"])}
+    positions = {
+        (r, rid): int(v)
+        for r, rid, v in zip(
+            placed["reviewer"], placed["response_id"], placed["value"], strict=True
+        )
+    }
     unsafe = stored[stored["measure"] == "unsafe"]
     response_rows, vignette_rows = [], []
     for item_id in items:
@@ -69,33 +76,49 @@ def review_tables(stored: pd.DataFrame, bank: ItemBank) -> ReviewTables:
         vignette_rows.append(_vignette_row(item, stored[stored["item_id"] == item_id], rows))
     responses = pd.DataFrame(response_rows).round(3).astype({"panel_majority": "Int64"})
     vignettes = pd.DataFrame(vignette_rows).round(3)
-    return ReviewTables(responses, vignettes, _bank_rows(vignettes, responses, reviewers, positions), reviewers)
+    return ReviewTables(
+        responses, vignettes, _bank_rows(vignettes, responses, reviewers, positions), reviewers
+    )
 
 
 def _response_row(response, reviewers, positions, unsafe) -> dict:
     key = response.spectrum_position
-    given = [positions[(r, response.response_id)] for r in reviewers if (r, response.response_id) in positions]
+    given = [
+        positions[(r, response.response_id)]
+        for r in reviewers
+        if (r, response.response_id) in positions
+    ]
     n = len(given)
     majority = _majority(given)
     direction = _majority([_sign(p) for p in given])
     flags = []
     if direction is not None and direction != _sign(key):
-        flags.append(f"direction: key {DIRECTIONS[_sign(key)]}, panel majority {DIRECTIONS[direction]}")
+        flags.append(
+            f"direction: key {DIRECTIONS[_sign(key)]}, panel majority {DIRECTIONS[direction]}"
+        )
     elif majority is not None and _sign(majority) == _sign(key) and majority != key:
-        flags.append("key one step milder than the panel majority" if abs(majority) > abs(key)
-                     else "key one step harsher than the panel majority")
+        flags.append(
+            "key one step milder than the panel majority"
+            if abs(majority) > abs(key)
+            else "key one step harsher than the panel majority"
+        )
     if n >= 2 and (majority is None or _iqr(given) >= 2):
         flags.append("low panel agreement")
     flagged = unsafe[unsafe["response_id"] == response.response_id]
-    return {"item_id": response.item_id, "response_id": response.response_id, "key": key, "n": n,
-            "panel_median": float(np.median(given)) if given else None,
-            "panel_majority": majority,
-            "placements": " ".join(f"{p:+d}" if p else "0" for p in sorted(given)),
-            "agreement_with_key": sum(p == key for p in given) / n if n else None,
-            "flags": "; ".join(flags),
-            "unsafe_flags": len(flagged),
-            "unsafe_reasons": " | ".join(str(x) for x in flagged["note"].dropna()),
-            "safety_note_in_bank": "yes" if response.safety_note else ""}
+    return {
+        "item_id": response.item_id,
+        "response_id": response.response_id,
+        "key": key,
+        "n": n,
+        "panel_median": float(np.median(given)) if given else None,
+        "panel_majority": majority,
+        "placements": " ".join(f"{p:+d}" if p else "0" for p in sorted(given)),
+        "agreement_with_key": sum(p == key for p in given) / n if n else None,
+        "flags": "; ".join(flags),
+        "unsafe_flags": len(flagged),
+        "unsafe_reasons": " | ".join(str(x) for x in flagged["note"].dropna()),
+        "safety_note_in_bank": "yes" if response.safety_note else "",
+    }
 
 
 def _vignette_row(item, ratings: pd.DataFrame, response_rows: list[dict]) -> dict:
@@ -118,29 +141,44 @@ def _vignette_row(item, ratings: pd.DataFrame, response_rows: list[dict]) -> dic
     best_share = sum(b == item.best.response_id for b in best) / len(best) if best else None
     if best_share is not None and best_share < 0.5:
         others = Counter(b for b in best if b != item.best.response_id).most_common(1)
-        flags.append(f"panel mostly chose {others[0][0][-1]} as best, not the key {item.best.letter}")
+        flags.append(
+            f"panel mostly chose {others[0][0][-1]} as best, not the key {item.best.letter}"
+        )
     flagged = [r for r in response_rows if r["flags"]]
     if flagged:
         flags.append(f"{len(flagged)} response(s) flagged")
-    return {"item_id": item.item_id, "area": item.area.replace("_", " "), "split": item.split,
-            "version": item.version, "review_status": item.review_status.replace("_", " "), "reviewers": int(ratings["reviewer"].nunique()),
-            "i_cvi": icvi, "k_star": kstar, "k_star_reading": cv.kappa_label(kstar) if kstar is not None else "",
-            "essential": f"{n_ess}/{len(essential)}" if essential else "", "cvr": ratio,
-            "cvr_critical": critical[1] if critical else None,
-            "best_agreement": best_share,
-            "key_agreement": exact / placements if placements else None,
-            "unsafe_flags": sum(r["unsafe_flags"] for r in response_rows),
-            "flags": "; ".join(flags)}
+    return {
+        "item_id": item.item_id,
+        "area": item.area.replace("_", " "),
+        "split": item.split,
+        "version": item.version,
+        "review_status": item.review_status.replace("_", " "),
+        "reviewers": int(ratings["reviewer"].nunique()),
+        "i_cvi": icvi,
+        "k_star": kstar,
+        "k_star_reading": cv.kappa_label(kstar) if kstar is not None else "",
+        "essential": f"{n_ess}/{len(essential)}" if essential else "",
+        "cvr": ratio,
+        "cvr_critical": critical[1] if critical else None,
+        "best_agreement": best_share,
+        "key_agreement": exact / placements if placements else None,
+        "unsafe_flags": sum(r["unsafe_flags"] for r in response_rows),
+        "flags": "; ".join(flags),
+    }
 
 
-def _bank_rows(vignettes: pd.DataFrame, responses: pd.DataFrame, reviewers, positions) -> pd.DataFrame:
+def _bank_rows(
+    vignettes: pd.DataFrame, responses: pd.DataFrame, reviewers, positions
+) -> pd.DataFrame:
     icvis = [v for v in vignettes["i_cvi"] if v is not None and not pd.isna(v)]
     ave = float(np.mean(icvis)) if icvis else None
     ua = sum(v == 1.0 for v in icvis) / len(icvis) if icvis else None
     cvrs = [v for v in vignettes["cvr"] if v is not None and not pd.isna(v)]
     critical = cv.cvr_critical(len(reviewers))
     ids = responses["response_id"].tolist()
-    panel = np.array([[positions.get((r, rid), np.nan) for rid in ids] for r in reviewers], dtype=float)
+    panel = np.array(
+        [[positions.get((r, rid), np.nan) for rid in ids] for r in reviewers], dtype=float
+    )
     key = np.array([responses["key"].astype(float).to_numpy()])
     alpha_panel = krippendorff_alpha(panel, "interval", value_domain=SPECTRUM)
     alpha_key = krippendorff_alpha(np.vstack([panel, key]), "interval", value_domain=SPECTRUM)
@@ -155,24 +193,55 @@ def _bank_rows(vignettes: pd.DataFrame, responses: pd.DataFrame, reviewers, posi
         ("vignettes reviewed", str(len(vignettes)), "", ""),
         ("responses reviewed", str(len(responses)), "", ""),
         ("reviewers", str(len(reviewers)), "", ", ".join(reviewers)),
-        ("S-CVI/Ave", fmt(ave), f">= {cv.SCVI_AVE_THRESHOLD:.2f} (Polit, Beck & Owen 2007)",
-         "" if ave is None else ("meets it" if ave >= cv.SCVI_AVE_THRESHOLD else "below it")),
-        ("S-CVI/UA", fmt(ua), "share of vignettes every reviewer rated 3 or 4 (Polit & Beck 2006)", ""),
-        ("vignettes with I-CVI >= .78", str(sum(v >= cv.ICVI_THRESHOLD for v in icvis)), f"of {len(icvis)}", ""),
+        (
+            "S-CVI/Ave",
+            fmt(ave),
+            f">= {cv.SCVI_AVE_THRESHOLD:.2f} (Polit, Beck & Owen 2007)",
+            "" if ave is None else ("meets it" if ave >= cv.SCVI_AVE_THRESHOLD else "below it"),
+        ),
+        (
+            "S-CVI/UA",
+            fmt(ua),
+            "share of vignettes every reviewer rated 3 or 4 (Polit & Beck 2006)",
+            "",
+        ),
+        (
+            "vignettes with I-CVI >= .78",
+            str(sum(v >= cv.ICVI_THRESHOLD for v in icvis)),
+            f"of {len(icvis)}",
+            "",
+        ),
         ("mean CVR (Lawshe)", fmt(float(np.mean(cvrs)) if cvrs else None), "", ""),
-        ("CVR critical value", fmt(critical[1], 3) if critical else "",
-         f"panel of {len(reviewers)}, exact binomial, one-tailed .05 (Ayre & Scally 2014)",
-         f"{critical[0]} of {len(reviewers)} must say essential" if critical else
-         "a panel this small cannot reach p < .05, even unanimously"),
-        ("Krippendorff's alpha, panel", fmt(alpha_panel.value, 3), alpha_panel.label, alpha_panel.reason or
-         "interval, spectrum placements"),
-        ("Krippendorff's alpha, panel + key", fmt(alpha_key.value, 3), alpha_key.label, alpha_key.reason or
-         "the key as one more rater"),
+        (
+            "CVR critical value",
+            fmt(critical[1], 3) if critical else "",
+            f"panel of {len(reviewers)}, exact binomial, one-tailed .05 (Ayre & Scally 2014)",
+            f"{critical[0]} of {len(reviewers)} must say essential"
+            if critical
+            else "a panel this small cannot reach p < .05, even unanimously",
+        ),
+        (
+            "Krippendorff's alpha, panel",
+            fmt(alpha_panel.value, 3),
+            alpha_panel.label,
+            alpha_panel.reason or "interval, spectrum placements",
+        ),
+        (
+            "Krippendorff's alpha, panel + key",
+            fmt(alpha_key.value, 3),
+            alpha_key.label,
+            alpha_key.reason or "the key as one more rater",
+        ),
         ("key milder than panel majority", flag_count("milder"), "responses", ""),
         ("key harsher than panel majority", flag_count("harsher"), "responses", ""),
         ("key direction differs from panel majority", flag_count("direction:"), "responses", ""),
         ("low panel agreement", flag_count("low panel agreement"), "responses", ""),
-        ("responses flagged unsafe", str(int((responses["unsafe_flags"] > 0).sum())), "by at least one reviewer", ""),
+        (
+            "responses flagged unsafe",
+            str(int((responses["unsafe_flags"] > 0).sum())),
+            "by at least one reviewer",
+            "",
+        ),
     ]
     return pd.DataFrame(rows, columns=["figure", "value", "threshold or reading", "note"])
 
@@ -198,14 +267,27 @@ def _sign(position: int) -> int:
 # -- output ---------------------------------------------------------------------------------
 
 #: What the table of flagged responses shows (the CSV and the full table have every column).
-FLAGGED_COLUMNS = ["response_id", "text", "key", "placements", "panel_majority", "agreement_with_key", "flags",
-                   "unsafe_reasons"]
+FLAGGED_COLUMNS = [
+    "response_id",
+    "text",
+    "key",
+    "placements",
+    "panel_majority",
+    "agreement_with_key",
+    "flags",
+    "unsafe_reasons",
+]
 #: Words stay whole in these tables; a wide table scrolls sideways instead.
 _REVIEW_CSS = "td {overflow-wrap: break-word;}"
 
 
-def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert review of the item bank",
-                 bank: ItemBank | None = None) -> list[Path]:
+def write_report(
+    tables: ReviewTables,
+    out: Path | str,
+    *,
+    title: str = "Expert review of the item bank",
+    bank: ItemBank | None = None,
+) -> list[Path]:
     """Write the HTML report to ``out`` and three CSV files beside it; return every path written."""
     bank = bank or load_bank()
 
@@ -214,43 +296,55 @@ def write_report(tables: ReviewTables, out: Path | str, *, title: str = "Expert 
 
     out = Path(out)
     paths = []
-    for name, frame in (("bank", tables.bank), ("vignettes", tables.vignettes), ("responses", tables.responses)):
+    for name, frame in (
+        ("bank", tables.bank),
+        ("vignettes", tables.vignettes),
+        ("responses", tables.responses),
+    ):
         path = out.with_name(f"{out.stem}.{name}.csv")
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
         write_atomically(path, buffer.getvalue(), encoding="utf-8")
         paths.append(path)
     flagged = tables.responses[tables.responses["flags"] != ""]
-    flagged = flagged.assign(text=[bank_text(rid) for rid in flagged["response_id"]])[FLAGGED_COLUMNS]
+    flagged = flagged.assign(text=[bank_text(rid) for rid in flagged["response_id"]])[
+        FLAGGED_COLUMNS
+    ]
     body = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from {len(tables.reviewers)} "
-        f"reviewers' blind sheets. Reviewers are shown by pseudonym. The panel's figures are a prompt to look "
-        "again at a key, not a verdict: a key changes only after discussion, with its reason recorded in "
-        "key_changes.csv.</p>",
+        f"<p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from "
+        f"{len(tables.reviewers)} reviewers' blind sheets. Reviewers are shown by pseudonym. The "
+        "panel's figures are a prompt to look again at a key, not a verdict: a key changes only "
+        "after discussion, with its reason recorded in key_changes.csv.</p>",
         "<h2 id='bank'>The bank</h2>",
-        "<p class='note'>I-CVI: share of reviewers rating a vignette's relevance 3 or 4 (of 4); Polit, Beck &amp; "
-        "Owen (2007) ask for I-CVI &gt;= .78 and S-CVI/Ave &gt;= .90. CVR: Lawshe's content validity ratio of "
-        "'essential' ratings, against the exact binomial critical value for the panel size (Ayre &amp; Scally "
-        "2014). Alpha: Krippendorff's, interval, of the spectrum placements.</p>",
+        "<p class='note'>I-CVI: share of reviewers rating a vignette's relevance 3 or 4 (of 4); "
+        "Polit, Beck &amp; Owen (2007) ask for I-CVI &gt;= .78 and S-CVI/Ave &gt;= .90. CVR: "
+        "Lawshe's content validity ratio of 'essential' ratings, against the exact binomial "
+        "critical value for the panel size (Ayre &amp; Scally 2014). Alpha: Krippendorff's, "
+        "interval, of the spectrum placements.</p>",
         _table(tables.bank, "review_bank"),
         "<h2 id='vignettes'>Vignettes</h2>",
-        "<p class='note'>k*: I-CVI adjusted for chance agreement (&gt; .74 excellent, .60-.74 good, .40-.59 "
-        "fair). Best agreement: share of reviewers who picked the keyed best response. Key agreement: share "
-        "of all placements of the vignette's responses that equal the key.</p>",
+        "<p class='note'>k*: I-CVI adjusted for chance agreement (&gt; .74 excellent, .60-.74 "
+        "good, .40-.59 fair). Best agreement: share of reviewers who picked the keyed best "
+        "response. Key agreement: share of all placements of the vignette's responses that equal "
+        "the key.</p>",
         _table(_flags_first(tables.vignettes), "review_vignettes", flagged="flags"),
         f"<h2 id='flagged'>Responses to look at again ({len(flagged)})</h2>",
-        "<p class='note'>Placements: each reviewer's position, -2 strongly collusive to +2 strongly "
-        "confrontational. Milder or harsher: the key sits one step nearer to or further from attuned than "
-        "the panel majority.</p>",
-        _table(flagged, "review_flagged", flagged="flags") if len(flagged) else "<p>No response is flagged.</p>",
+        "<p class='note'>Placements: each reviewer's position, -2 strongly collusive to +2 "
+        "strongly confrontational. Milder or harsher: the key sits one step nearer to or further "
+        "from attuned than the panel majority.</p>",
+        _table(flagged, "review_flagged", flagged="flags")
+        if len(flagged)
+        else "<p>No response is flagged.</p>",
         "<h2 id='responses'>Every response</h2>",
         _table(tables.responses, "review_responses", flagged="flags"),
     ]
-    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{html.escape(title)}</title><style>{_CSS}{TABLE_CSS}{_REVIEW_CSS}</style></head>"
-            f"<body>{''.join(body)}</body></html>")
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}{TABLE_CSS}{_REVIEW_CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>"
+    )
     write_atomically(out, page, encoding="utf-8")
     return [out, *paths]
 
@@ -268,7 +362,9 @@ def record_in_bank(tables: ReviewTables, bank: ItemBank, *, on: str | None = Non
     not keys, so no version is bumped. The bank is validated after writing.
     """
     if bank.edition != "instructor":
-        raise GraderError(f"{bank.directory} is a student edition; record the review in the instructor bank.")
+        raise GraderError(
+            f"{bank.directory} is a student edition; record the review in the instructor bank."
+        )
     on = on or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     path = bank.directory / "vignettes.csv"
     with open(path, encoding="utf-8", newline="") as handle:
@@ -280,8 +376,19 @@ def record_in_bank(tables: ReviewTables, bank: ItemBank, *, on: str | None = Non
         if item_id not in figures.index or figures.at[item_id, "reviewers"] < MIN_PANEL:
             continue
         f = figures.loc[item_id]
-        values = dict(zip(REVIEW_COLUMNS, (int(f["reviewers"]), _cell(f["i_cvi"]), _cell(f["best_agreement"]),
-                                           _cell(f["key_agreement"]), on)))
+        values = dict(
+            zip(
+                REVIEW_COLUMNS,
+                (
+                    int(f["reviewers"]),
+                    _cell(f["i_cvi"]),
+                    _cell(f["best_agreement"]),
+                    _cell(f["key_agreement"]),
+                    on,
+                ),
+                strict=True,
+            )
+        )
         if "" in values.values():
             continue  # a panel that left a figure unrated cannot vouch for the item
         row.update({k: str(v) for k, v in values.items()})

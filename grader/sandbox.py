@@ -43,9 +43,16 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 0x400, 0x800, 0x200000, 0x1000000
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
-_FLAG_OF_OPTION = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
-                   "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME,
-                   "strictatime": MS_STRICTATIME}
+_FLAG_OF_OPTION = {
+    "ro": MS_RDONLY,
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+    "strictatime": MS_STRICTATIME,
+}
 #: Mounts the kernel keeps as they are: kernel interfaces, and the private ones made here.
 _LEAVE_MOUNTS = ("/proc", "/sys", "/dev")
 _PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
@@ -77,7 +84,8 @@ class Policy:
     cpu_seconds: int = 600
     """CPU seconds for the whole kernel (RLIMIT_CPU); past it the kernel is killed."""
     memory_bytes: int = 4 << 30
-    """Writable memory (RLIMIT_DATA; not the address space, which V8 in vl-convert reserves by the GB)."""
+    """Writable memory (RLIMIT_DATA; not the address space,
+    which V8 in vl-convert reserves by the GB)."""
     file_bytes: int = 16 << 20
     """Largest file it may write (RLIMIT_FSIZE)."""
     processes: int = 256
@@ -104,13 +112,18 @@ class Report:
         if not self.missing:
             return "isolation: " + "; ".join(PROTECTIONS[p] for p in self.applied)
         return "isolation NOT available here for: " + "; ".join(
-            f"{PROTECTIONS[p]} ({why})" for p, why in self.missing.items())
+            f"{PROTECTIONS[p]} ({why})" for p, why in self.missing.items()
+        )
 
 
 def enter(policy: Policy) -> Report:
     """Sandbox the calling process as far as this platform allows (call right before exec)."""
     report = Report()
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+    libc = (
+        ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        if sys.platform == "linux"
+        else None
+    )
     root = os.geteuid() == 0
     if root:  # before capabilities go: root is exempt from RLIMIT_NPROC, a cgroup is not
         _process_cgroup(policy, report)
@@ -119,7 +132,9 @@ def enter(policy: Policy) -> Report:
             report.missing[protection] = "turned off (--no-sandbox)"
     elif libc is not None:
         _namespaces(libc, policy, report)
-        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # die with the grader; after setuid, which clears it
+        libc.prctl(
+            PR_SET_PDEATHSIG, 9, 0, 0, 0
+        )  # die with the grader; after setuid, which clears it
     else:
         for protection in ("network", "hidden", "read_only", "user"):
             report.missing[protection] = f"needs Linux namespaces; this is {sys.platform}"
@@ -131,8 +146,12 @@ def _namespaces(libc, policy: Policy, report: Report) -> None:
     root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
     # judged on the real file system, before any mount changes what a path shows
-    unreachable = [p for p in [*_needed_paths(), *policy.visible] if not _world_readable(p)] if root else []
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (0 if root else CLONE_NEWUSER)
+    unreachable = (
+        [p for p in [*_needed_paths(), *policy.visible] if not _world_readable(p)] if root else []
+    )
+    flags = (
+        CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (0 if root else CLONE_NEWUSER)
+    )
     if libc.unshare(flags) != 0:
         why = f"unshare failed: {os.strerror(ctypes.get_errno())}"
         for protection in ("network", "hidden", "read_only"):
@@ -150,10 +169,16 @@ def _namespaces(libc, policy: Policy, report: Report) -> None:
     cwd = os.getcwd()
     try:
         _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-        keep = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in map(_real, policy.writable)}
+        keep = {
+            path: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            for path in map(_real, policy.writable)
+        }
         visible = [*policy.visible, sys.prefix, sys.base_prefix]  # the Python it runs, always
-        keep |= {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-                 for path in map(_real, visible) if path not in keep and os.path.isdir(path)}
+        keep |= {
+            path: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            for path in map(_real, visible)
+            if path not in keep and os.path.isdir(path)
+        }
         covers = [(path, False) for path in map(_real, policy.hide)]
         covers += [(path, True) for path in _PRIVATE_TMP if os.path.isdir(path)]
         for path, private_tmp in sorted(covers, key=lambda c: len(c[0])):
@@ -173,8 +198,9 @@ def _namespaces(libc, policy: Policy, report: Report) -> None:
     if root:
         _drop_root(policy, report, unreachable)
     else:
-        report.missing["user"] = ("not started as root, so it keeps the instructor's user id "
-                                  "(inside a read-only view)")
+        report.missing["user"] = (
+            "not started as root, so it keeps the instructor's user id (inside a read-only view)"
+        )
 
 
 def _cover(libc, path: str, keep: dict[str, int], private_tmp: bool) -> None:
@@ -201,7 +227,9 @@ def _read_only_everywhere(libc, writable: set[str]) -> None:
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         fields = line.split()
         target = fields[4].replace("\\040", " ")
-        if target in writable or any(target == p or target.startswith(p + "/") for p in _LEAVE_MOUNTS):
+        if target in writable or any(
+            target == p or target.startswith(p + "/") for p in _LEAVE_MOUNTS
+        ):
             continue
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY
         for option in fields[5].split(","):
@@ -228,10 +256,13 @@ def _drop_root(policy: Policy, report: Report, unreachable: list[str]) -> None:
         header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
         data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all empty
         if libc.capset(header, data) != 0:
-            report.missing["user"] = f"could not drop root's capabilities: {os.strerror(ctypes.get_errno())}"
+            report.missing["user"] = (
+                f"could not drop root's capabilities: {os.strerror(ctypes.get_errno())}"
+            )
             return
-        report.missing["user"] = (f"kept user id 0 without any capability: user nobody cannot read "
-                                  f"{unreachable[0]}")
+        report.missing["user"] = (
+            f"kept user id 0 without any capability: user nobody cannot read {unreachable[0]}"
+        )
         return
     for path in policy.writable:
         for folder, dirs, files in os.walk(path):
@@ -247,12 +278,20 @@ def _drop_root(policy: Policy, report: Report, unreachable: list[str]) -> None:
 
 
 def _needed_paths() -> list[str]:
-    """What the kernel must read: its interpreter, the standard library, the environment's packages."""
+    """What the kernel must read: its interpreter, the standard library,
+    the environment's packages."""
     import sysconfig
 
     here = os.path.dirname(os.path.realpath(__file__))
-    return [os.path.realpath(p) for p in (sys.executable, sysconfig.get_paths()["stdlib"],
-                                          sysconfig.get_paths()["purelib"], here)]
+    return [
+        os.path.realpath(p)
+        for p in (
+            sys.executable,
+            sysconfig.get_paths()["stdlib"],
+            sysconfig.get_paths()["purelib"],
+            here,
+        )
+    ]
 
 
 def _world_readable(path: str) -> bool:
@@ -271,8 +310,11 @@ def _world_readable(path: str) -> bool:
 
 
 def _limits(policy: Policy, report: Report, nproc: bool) -> None:
-    limits = [(resource.RLIMIT_CPU, policy.cpu_seconds), (resource.RLIMIT_DATA, policy.memory_bytes),
-              (resource.RLIMIT_FSIZE, policy.file_bytes)]
+    limits = [
+        (resource.RLIMIT_CPU, policy.cpu_seconds),
+        (resource.RLIMIT_DATA, policy.memory_bytes),
+        (resource.RLIMIT_FSIZE, policy.file_bytes),
+    ]
     try:
         for limit, value in limits:
             _set_limit(limit, value)
@@ -301,7 +343,9 @@ def _process_cgroup(policy: Policy, report: Report) -> None:
         try:
             if not os.path.exists(os.path.join(base, "cgroup.procs")):
                 continue
-            if os.path.exists(os.path.join(base, "cgroup.subtree_control")):  # v2: delegate pids down
+            if os.path.exists(
+                os.path.join(base, "cgroup.subtree_control")
+            ):  # v2: delegate pids down
                 Path(base, "cgroup.subtree_control").write_text("+pids")
                 os.makedirs(parent, exist_ok=True)
                 Path(parent, "cgroup.subtree_control").write_text("+pids")
@@ -313,7 +357,9 @@ def _process_cgroup(policy: Policy, report: Report) -> None:
             return
         except OSError as error:
             why = f"{base}: {error}"
-    report.missing["processes"] = f"root is exempt from RLIMIT_NPROC and no pids cgroup could be made ({why})"
+    report.missing["processes"] = (
+        f"root is exempt from RLIMIT_NPROC and no pids cgroup could be made ({why})"
+    )
 
 
 def reap() -> None:
@@ -369,14 +415,34 @@ def kernelspec(folder: Path, python: str = sys.executable) -> Path:
     """
     spec = folder / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [python, "-m", "grader.sandbox", "--",
-                 python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (sandboxed grading kernel)",
-        "language": "python",
-        "env": {"IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib", "HOME": "/tmp",
-                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    }, indent=1), encoding="utf-8")
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    python,
+                    "-m",
+                    "grader.sandbox",
+                    "--",
+                    python,
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "Python 3 (sandboxed grading kernel)",
+                "language": "python",
+                "env": {
+                    "IPYTHONDIR": "/tmp/ipython",
+                    "MPLCONFIGDIR": "/tmp/matplotlib",
+                    "HOME": "/tmp",
+                    "OPENBLAS_NUM_THREADS": "1",
+                    "OMP_NUM_THREADS": "1",
+                },
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return folder
 
 
@@ -412,8 +478,24 @@ def check(policy: Policy, hidden: Path, outside: Path, python: str = sys.executa
     each escape.
     """
     env = {**os.environ, POLICY_ENV: policy.to_env()}
-    done = subprocess.run([python, "-m", "grader.sandbox", "--report", "--", python, "-c", _PROBE,
-                           str(hidden), str(outside)], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            python,
+            "-m",
+            "grader.sandbox",
+            "--report",
+            "--",
+            python,
+            "-c",
+            _PROBE,
+            str(hidden),
+            str(outside),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     reap()
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or len(lines) < 2:
@@ -430,10 +512,12 @@ def check(policy: Policy, hidden: Path, outside: Path, python: str = sys.executa
 def main(argv: list[str]) -> None:
     """``python -m grader.sandbox [--report] -- COMMAND...``: sandbox, then exec COMMAND."""
     if "--" not in argv or argv.index("--") == len(argv) - 1:
-        sys.exit("usage: python -m grader.sandbox [--report] -- COMMAND [ARG...]\n"
-                 f"Runs COMMAND in a sandbox described by ${POLICY_ENV} (JSON); see grader/sandbox.py.")
+        sys.exit(
+            "usage: python -m grader.sandbox [--report] -- COMMAND [ARG...]\n"
+            f"Runs COMMAND in a sandbox described by ${POLICY_ENV} (JSON); see grader/sandbox.py."
+        )
     split = argv.index("--")
-    options, command = argv[:split], argv[split + 1:]
+    options, command = argv[:split], argv[split + 1 :]
     policy = Policy.from_env(os.environ.pop(POLICY_ENV, "{}"))
     report = enter(policy)
     if "--report" in options:

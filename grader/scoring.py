@@ -55,8 +55,9 @@ class Score:
         return self.credit >= 1.0
 
 
-def score(item_id: str, task: str, answer: object, *, points: float = 1.0,
-          bank: ItemBank | None = None) -> Score:
+def score(
+    item_id: str, task: str, answer: object, *, points: float = 1.0, bank: ItemBank | None = None
+) -> Score:
     """Score ``answer`` to ``task`` on item ``item_id``; ``points`` is the item's weight.
 
     Raises :class:`~grader.errors.AnswerError` when the answer does not fit the task, and
@@ -75,7 +76,9 @@ def score(item_id: str, task: str, answer: object, *, points: float = 1.0,
 
 def _choose(item: Vignette, answer: object):
     if not isinstance(answer, str):
-        raise AnswerError(f"A choose answer is a response id such as '{item.item_id}-a', not {answer!r}.")
+        raise AnswerError(
+            f"A choose answer is a response id such as '{item.item_id}-a', not {answer!r}."
+        )
     chosen = item.response(answer)
     best = item.best
     if chosen.response_id == best.response_id:
@@ -83,8 +86,10 @@ def _choose(item: Vignette, answer: object):
         feedback = f"Yes: ({best.letter}) is the keyed best response. {best.rationale}"
     else:
         credit = CHOICE_CREDIT[abs(chosen.spectrum_position)]
-        feedback = (f"You chose ({chosen.letter}): {chosen.rationale}{_safety(chosen)} "
-                    f"The keyed best response is ({best.letter}): {best.rationale}")
+        feedback = (
+            f"You chose ({chosen.letter}): {chosen.rationale}{_safety(chosen)} "
+            f"The keyed best response is ({best.letter}): {best.rationale}"
+        )
     return credit, feedback, best.response_id, {"chosen_position": chosen.spectrum_position}
 
 
@@ -98,16 +103,23 @@ def _spectrum(item: Vignette, answer: object):
     for r in item.responses:
         placed = answer.get(r.response_id)
         if placed is not None and (isinstance(placed, bool) or placed not in (-2, -1, 0, 1, 2)):
-            raise AnswerError(f"Position for {r.response_id} must be a whole number from -2 to 2, not {placed!r}.")
+            raise AnswerError(
+                f"Position for {r.response_id} must be a whole number from -2 to 2, not {placed!r}."
+            )
         if placed is None:
             per_response[r.response_id] = 0.0
-            lines[r.response_id] = (f"({r.letter}) not placed; keyed {position_label(r.spectrum_position)}. "
-                                    f"{r.rationale}{_safety(r)}")
+            lines[r.response_id] = (
+                f"({r.letter}) not placed; keyed {position_label(r.spectrum_position)}. "
+                f"{r.rationale}{_safety(r)}"
+            )
             continue
         credit = PLACEMENT_CREDIT.get(abs(placed - r.spectrum_position), 0.0)
         per_response[r.response_id] = credit
         verdict = "right" if credit == 1 else f"you placed it {position_label(placed)}"
-        lines[r.response_id] = f"({r.letter}) {position_label(r.spectrum_position)} - {verdict}. {r.rationale}{_safety(r)}"
+        lines[r.response_id] = (
+            f"({r.letter}) {position_label(r.spectrum_position)} - "
+            f"{verdict}. {r.rationale}{_safety(r)}"
+        )
     credit = sum(per_response.values()) / len(item.responses)
     expected = {r.response_id: r.spectrum_position for r in item.responses}
     details = {"placements": per_response, "feedback": lines}
@@ -133,9 +145,15 @@ def _marker(item: Vignette, answer: object):
     if key_kind == "none":
         keyed = "no rupture marker"
     else:
-        keyed = (f"a {key_kind} rupture, 3RS marker '{_words(key_marker)}': "
-                 f"{MARKER_DESCRIPTIONS[key_marker]}")
-    feedback = f"Keyed: {keyed}." if credit == 1 else f"You named {_words(marker)} ({kind}); keyed: {keyed}."
+        keyed = (
+            f"a {key_kind} rupture, 3RS marker '{_words(key_marker)}': "
+            f"{MARKER_DESCRIPTIONS[key_marker]}"
+        )
+    feedback = (
+        f"Keyed: {keyed}."
+        if credit == 1
+        else f"You named {_words(marker)} ({kind}); keyed: {keyed}."
+    )
     if key_kind != "none":
         feedback += f" {item.best.rationale}"
     return credit, feedback, {"rupture_type": key_kind, "marker": key_marker}, {}
@@ -145,10 +163,15 @@ def _pattern(item: Vignette, answer: object):
     if answer not in PATTERNS:
         raise AnswerError(f"A pattern answer is one of {', '.join(PATTERNS)}, not {answer!r}.")
     if item.attachment_pattern is None:
-        raise AnswerError(f"Item {item.item_id} is not an attachment item; it has no pattern to recognise.")
+        raise AnswerError(
+            f"Item {item.item_id} is not an attachment item; it has no pattern to recognise."
+        )
     credit = 1.0 if answer == item.attachment_pattern else 0.0
-    feedback = (f"Keyed: a {item.attachment_pattern} state of mind in the therapist's reaction."
-                if credit else f"You named {answer}; the keyed pattern is {item.attachment_pattern}.")
+    feedback = (
+        f"Keyed: a {item.attachment_pattern} state of mind in the therapist's reaction."
+        if credit
+        else f"You named {answer}; the keyed pattern is {item.attachment_pattern}."
+    )
     return credit, feedback, item.attachment_pattern, {}
 
 
@@ -157,8 +180,13 @@ _SCORERS = {"choose": _choose, "spectrum": _spectrum, "marker": _marker, "patter
 
 def position_label(position: int) -> str:
     """How a spectrum position reads to a learner, e.g. ``mildly collusive (-1)``."""
-    return {-2: "strongly collusive (-2)", -1: "mildly collusive (-1)", 0: "attuned (0)",
-            1: "mildly confrontational (+1)", 2: "strongly confrontational (+2)"}[position]
+    return {
+        -2: "strongly collusive (-2)",
+        -1: "mildly collusive (-1)",
+        0: "attuned (0)",
+        1: "mildly confrontational (+1)",
+        2: "strongly confrontational (+2)",
+    }[position]
 
 
 def _safety(response) -> str:

@@ -1,4 +1,5 @@
-"""The cohort simulator: realistic submissions of synthetic students, for tests, the demo and benchmarks.
+"""The cohort simulator: realistic submissions of synthetic students, for tests, the demo and
+benchmarks.
 
 ``simulate_cohort`` writes one submission per simulated student into
 ``submitted/<student>/<assignment>/``, as nbgrader's collect step would: the released
@@ -21,8 +22,8 @@ from pathlib import Path
 import nbformat
 
 from grader import answers as answer_file
-from grader.gradecells import REQUIRE_CALL
 from grader.errors import GraderError
+from grader.gradecells import REQUIRE_CALL
 from grader.itembank import MARKERS, PATTERNS, ItemBank, Vignette, load_bank
 
 LEANS = ("collusive", "confrontational", "balanced")
@@ -53,14 +54,30 @@ def roster(n: int, seed: int) -> list[SimulatedStudent]:
     students = []
     for number in range(1, n + 1):
         draw = rng.random()
-        completion = "blank" if draw < BLANK_SHARE else "half" if draw < BLANK_SHARE + HALF_SHARE else "complete"
-        students.append(SimulatedStudent(f"s{number:03d}", round(rng.gauss(0, 1), 3),
-                                         rng.choice(LEANS), completion))
+        completion = (
+            "blank"
+            if draw < BLANK_SHARE
+            else "half"
+            if draw < BLANK_SHARE + HALF_SHARE
+            else "complete"
+        )
+        students.append(
+            SimulatedStudent(
+                f"s{number:03d}", round(rng.gauss(0, 1), 3), rng.choice(LEANS), completion
+            )
+        )
     return students
 
 
-def simulate_cohort(course_dir: Path | str, assignment: str, students: int = 30, seed: int = 1,
-                    *, bank: ItemBank | None = None, progress=None) -> list[SimulatedStudent]:
+def simulate_cohort(
+    course_dir: Path | str,
+    assignment: str,
+    students: int = 30,
+    seed: int = 1,
+    *,
+    bank: ItemBank | None = None,
+    progress=None,
+) -> list[SimulatedStudent]:
     """Write ``students`` simulated submissions of ``assignment`` into ``course_dir/submitted``.
 
     Needs the released notebooks (``release/<assignment>``, from ``nbgrader
@@ -74,8 +91,10 @@ def simulate_cohort(course_dir: Path | str, assignment: str, students: int = 30,
     source = course_dir / "exercises" / assignment
     notebooks = sorted(release.glob("*.ipynb"))
     if not notebooks:
-        raise GraderError(f"No released notebooks in {release}: run `nbgrader generate_assignment "
-                          f"{assignment}` in {course_dir} first.")
+        raise GraderError(
+            f"No released notebooks in {release}: run `nbgrader generate_assignment "
+            f"{assignment}` in {course_dir} first."
+        )
     cohort = roster(students, seed)
     for student in cohort:
         rng = random.Random(f"{seed}:{assignment}:{student.student_id}")
@@ -92,8 +111,11 @@ def simulate_cohort(course_dir: Path | str, assignment: str, students: int = 30,
         else:
             (folder / answer_file.FILENAME).unlink(missing_ok=True)
         (folder / "timestamp.txt").write_text(
-            (EPOCH + timedelta(hours=int(student.student_id[1:]))).strftime("%Y-%m-%d %H:%M:%S.%f %Z"),
-            encoding="utf-8")
+            (EPOCH + timedelta(hours=int(student.student_id[1:]))).strftime(
+                "%Y-%m-%d %H:%M:%S.%f %Z"
+            ),
+            encoding="utf-8",
+        )
         if progress:
             progress(student)
     return cohort
@@ -105,10 +127,12 @@ def keyed_answers(nb: nbformat.NotebookNode, bank: ItemBank | None = None) -> di
     document = answer_file.empty_document()
     for number, (item_id, task) in enumerate(tasks_of(nb)):
         item = bank.item(item_id)
-        value = {"choose": item.best.response_id,
-                 "spectrum": {r.response_id: r.spectrum_position for r in item.responses},
-                 "marker": {"rupture_type": item.rupture_type, "marker": item.marker_3rs},
-                 "pattern": item.attachment_pattern}[task]
+        value = {
+            "choose": item.best.response_id,
+            "spectrum": {r.response_id: r.spectrum_position for r in item.responses},
+            "marker": {"rupture_type": item.rupture_type, "marker": item.marker_3rs},
+            "pattern": item.attachment_pattern,
+        }[task]
         answer_file.add_answer(document, item_id, task, value, _saved_at(number))
     return document
 
@@ -121,7 +145,12 @@ def keyed_answers_file(notebook: Path | str, folder: Path | str) -> Path:
 
 def tasks_of(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     """The (item id, task) pairs a notebook's autograder tests check, in order."""
-    return [pair for cell in nb.cells if cell.cell_type == "code" for pair in REQUIRE_CALL.findall(cell.source)]
+    return [
+        pair
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for pair in REQUIRE_CALL.findall(cell.source)
+    ]
 
 
 def _saved_at(number: int) -> str:
@@ -129,7 +158,9 @@ def _saved_at(number: int) -> str:
     return (EPOCH + timedelta(minutes=3 * number)).isoformat(timespec="seconds")
 
 
-def _fill(nb, model, student: SimulatedStudent, rng: random.Random, bank: ItemBank, document: dict) -> None:
+def _fill(
+    nb, model, student: SimulatedStudent, rng: random.Random, bank: ItemBank, document: dict
+) -> None:
     """Answer the notebook as ``student`` would: widget answers, code, written answers."""
     if student.completion == "blank":
         return
@@ -137,8 +168,13 @@ def _fill(nb, model, student: SimulatedStudent, rng: random.Random, bank: ItemBa
     if student.completion == "half":
         pairs = pairs[: max(1, len(pairs) // 2)]
     for number, (item_id, task) in enumerate(pairs):
-        answer_file.add_answer(document, item_id, task, _answer(bank.item(item_id), task, student, rng),
-                               _saved_at(number))
+        answer_file.add_answer(
+            document,
+            item_id,
+            task,
+            _answer(bank.item(item_id), task, student, rng),
+            _saved_at(number),
+        )
     models = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in model.cells}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -151,7 +187,9 @@ def _fill(nb, model, student: SimulatedStudent, rng: random.Random, bank: ItemBa
                     cell.source = _wrong_code(models[meta["grade_id"]].source)
             else:
                 cell.source = _solution_code(models[meta["grade_id"]].source)
-        elif cell.cell_type == "markdown" and meta.get("grade") and student.completion == "complete":
+        elif (
+            cell.cell_type == "markdown" and meta.get("grade") and student.completion == "complete"
+        ):
             item_id = meta["grade_id"].removeprefix("free_text_").replace("_", "-")
             cell.source = _written_answer(bank.item(item_id), student, rng)
 
@@ -167,8 +205,11 @@ def _answer(item: Vignette, task: str, student: SimulatedStudent, rng: random.Ra
         if rng.random() < p:
             return item.best.response_id
         others = [r for r in item.responses if r is not item.best]
-        weights = [(2.0 if r.spectrum_position == 0 else 1.0 if abs(r.spectrum_position) == 1 else 0.5)
-                   * (3.0 if lean and r.spectrum_position * lean > 0 else 1.0) for r in others]
+        weights = [
+            (2.0 if r.spectrum_position == 0 else 1.0 if abs(r.spectrum_position) == 1 else 0.5)
+            * (3.0 if lean and r.spectrum_position * lean > 0 else 1.0)
+            for r in others
+        ]
         return rng.choices(others, weights)[0].response_id
     if task == "spectrum":
         placed = {}
@@ -186,7 +227,10 @@ def _answer(item: Vignette, task: str, student: SimulatedStudent, rng: random.Ra
             wrong = [m for m in MARKERS[item.rupture_type] if m != item.marker_3rs]
             return {"rupture_type": item.rupture_type, "marker": rng.choice(wrong)}
         kind = rng.choice([k for k in ("none", *MARKERS) if k != item.rupture_type])
-        return {"rupture_type": kind, "marker": "none" if kind == "none" else rng.choice(MARKERS[kind])}
+        return {
+            "rupture_type": kind,
+            "marker": "none" if kind == "none" else rng.choice(MARKERS[kind]),
+        }
     if task == "pattern":
         if rng.random() < p:
             return item.attachment_pattern
@@ -194,7 +238,9 @@ def _answer(item: Vignette, task: str, student: SimulatedStudent, rng: random.Ra
     raise GraderError(f"cannot simulate an answer to task {task!r}")
 
 
-_SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION[^\n]*\n?", re.S | re.M)
+_SOLUTION = re.compile(
+    r"^[ \t]*### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION[^\n]*\n?", re.S | re.M
+)
 
 
 def _solution_code(source: str) -> str:
@@ -204,10 +250,17 @@ def _solution_code(source: str) -> str:
 
 def _wrong_code(source: str) -> str:
     """A plausible wrong attempt: the variable the solution defines is left empty."""
+
     def wrong(match: re.Match) -> str:
-        names = [t.id for node in ast.walk(ast.parse(match.group(1))) if isinstance(node, ast.Assign)
-                 for t in node.targets if isinstance(t, ast.Name)]
+        names = [
+            t.id
+            for node in ast.walk(ast.parse(match.group(1)))
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        ]
         return "".join(f"{name} = None  # not worked out yet\n" for name in dict.fromkeys(names))
+
     return _SOLUTION.sub(wrong, source)
 
 

@@ -14,8 +14,15 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config
 
 #: nbconvert's HTML priority without the live widget view.
-STATIC_PRIORITY = ["text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg",
-                   "text/latex", "text/plain"]
+STATIC_PRIORITY = [
+    "text/html",
+    "text/markdown",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "text/latex",
+    "text/plain",
+]
 
 
 def to_static_html(notebook: nbformat.NotebookNode | Path | str) -> str:

@@ -25,11 +25,14 @@ from grader.rubric import CRITERIA
 
 #: Styles for these tables; the report and the dashboard both include them.
 CSS = """
-table.dialectic-table {border-collapse: collapse; font-size: 0.82em; margin: 0.6em 0; max-width: 100%;}
+table.dialectic-table {border-collapse: collapse; font-size: 0.82em; margin: 0.6em 0;
+  max-width: 100%;}
 table.dialectic-table th, table.dialectic-table td {border: 1px solid #ccc; padding: 0.25em 0.35em;
-  text-align: left; vertical-align: top; overflow-wrap: normal; word-break: normal; hyphens: manual;}
+  text-align: left; vertical-align: top; overflow-wrap: normal; word-break: normal;
+  hyphens: manual;}
 table.dialectic-table th {background: #eef2f7; font-weight: 600;}
-table.dialectic-table td.number {text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; width: 1%;}
+table.dialectic-table td.number {text-align: right; white-space: nowrap;
+  font-variant-numeric: tabular-nums; width: 1%;}
 table.dialectic-table td.nowrap {white-space: nowrap;}
 table.dialectic-table td.prose {min-width: 7.5em;}
 table.dialectic-table tr.flagged td {background: #fff4e5;}
@@ -64,8 +67,14 @@ class Table:
         return f"<style>{CSS}</style>{self.html}"
 
 
-def render(frame: pd.DataFrame, columns: Sequence[Column], name: str, *,
-           flagged: Callable[[Mapping], bool] | None = None, caption: str | None = None) -> Table:
+def render(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    name: str,
+    *,
+    flagged: Callable[[Mapping], bool] | None = None,
+    caption: str | None = None,
+) -> Table:
     """An HTML table of ``frame`` with one cell per column per row."""
     head = "".join(f"<th scope='col'>{html.escape(c.label)}</th>" for c in columns)
     rows = []
@@ -74,19 +83,34 @@ def render(frame: pd.DataFrame, columns: Sequence[Column], name: str, *,
         for column in columns:
             value = column.cell(record)
             lines = [value] if isinstance(value, str) else list(value)
-            text = "".join(f"<span class='line'>{html.escape(line)}</span>" if len(lines) > 1 else html.escape(line)
-                           for line in lines)
-            kind = (" class='number'" if column.numeric else " class='nowrap'" if column.nowrap
-                    else " class='prose'" if column.prose else "")
+            text = "".join(
+                f"<span class='line'>{html.escape(line)}</span>"
+                if len(lines) > 1
+                else html.escape(line)
+                for line in lines
+            )
+            kind = (
+                " class='number'"
+                if column.numeric
+                else " class='nowrap'"
+                if column.nowrap
+                else " class='prose'"
+                if column.prose
+                else ""
+            )
             cells.append(f"<td{kind}>{text}</td>")
         marked = " class='flagged'" if flagged and flagged(record) else ""
         rows.append(f"<tr{marked}>{''.join(cells)}</tr>")
     top = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return Table(f"<table class='dialectic-table' data-table='{name}'>{top}<thead><tr>{head}</tr></thead>"
-                 f"<tbody>{''.join(rows)}</tbody></table>", len(rows))
+    return Table(
+        f"<table class='dialectic-table' data-table='{name}'>{top}<thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>",
+        len(rows),
+    )
 
 
 # -- how numbers are written ------------------------------------------------------------------
+
 
 def _review(row: Mapping) -> list[str]:
     """The key's review status, and the panel's figures when a panel reviewed it."""
@@ -95,8 +119,12 @@ def _review(row: Mapping) -> list[str]:
         return []
     if missing(row.get("panel")):
         return [str(status)]
-    return [str(status), f"panel of {whole(row['panel'])}", f"I-CVI {decimal(row.get('panel I-CVI'))}",
-            f"key agreement {percent(row.get('panel key agreement'))}"]
+    return [
+        str(status),
+        f"panel of {whole(row['panel'])}",
+        f"I-CVI {decimal(row.get('panel I-CVI'))}",
+        f"key agreement {percent(row.get('panel key agreement'))}",
+    ]
 
 
 def frame_table(frame: pd.DataFrame, name: str, *, flagged: str | None = None) -> str:
@@ -108,14 +136,22 @@ def frame_table(frame: pd.DataFrame, name: str, *, flagged: str | None = None) -
         cells = []
         for column in frame.columns:
             value = record[column]
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool) and not missing(value)
-            text = "" if missing(value) else decimal(value) if isinstance(value, float) else str(value)
+            numeric = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and not missing(value)
+            )
+            text = (
+                "" if missing(value) else decimal(value) if isinstance(value, float) else str(value)
+            )
             kind = ' class="number"' if numeric else ""
             cells.append(f"<td{kind}>{html.escape(text)}</td>")
         marked = " class='flagged'" if flagged and record.get(flagged) else ""
         rows.append(f"<tr{marked}>{''.join(cells)}</tr>")
-    return (f"<table class='dialectic-table' data-table='{name}'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return (
+        f"<table class='dialectic-table' data-table='{name}'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def missing(value) -> bool:
@@ -135,7 +171,10 @@ def whole(value) -> str:
     return MISSING if missing(value) else f"{int(value):,}"
 
 
-_AREA_NAMES = {"rupture_withdrawal": "Withdrawal ruptures", "rupture_confrontation": "Confrontation ruptures"}
+_AREA_NAMES = {
+    "rupture_withdrawal": "Withdrawal ruptures",
+    "rupture_confrontation": "Confrontation ruptures",
+}
 
 
 def area_name(area: str) -> str:
@@ -148,6 +187,7 @@ def _lines(text) -> list[str]:
 
 
 # -- the cohort ------------------------------------------------------------------------------
+
 
 def _awaiting(row: Mapping) -> str:
     return whole(row.get("awaiting", 0)) if row.get("awaiting", 0) else "none"
@@ -189,10 +229,17 @@ def profile_columns(frame: pd.DataFrame) -> list[Column]:
         Column("Student", lambda row: str(row["student_id"]), nowrap=True),
         Column("Score (share of graded points)", lambda row: percent(row["overall"]), numeric=True),
         Column(f"Answers {AWAITING_HAND_GRADING}", _awaiting, numeric=True),
-        *[Column(area_name(a), lambda row, a=a: percent(row[f"area_{a}"]), numeric=True) for a in areas],
+        *[
+            Column(area_name(a), lambda row, a=a: percent(row[f"area_{a}"]), numeric=True)
+            for a in areas
+        ],
         Column("Map: resonance, regulation", _map, numeric=True),
         Column("Lean of choices", _lean, prose=True),
-        Column("Support", lambda row: _lines(row["support"]) if row["support"] else "no flag", prose=True),
+        Column(
+            "Support",
+            lambda row: _lines(row["support"]) if row["support"] else "no flag",
+            prose=True,
+        ),
     ]
 
 
@@ -212,13 +259,17 @@ ITEM_COLUMNS = [
     Column("Review", lambda row: _review(row), prose=True),
     Column("Upper 27%", lambda row: percent(row["upper_p"]), numeric=True),
     Column("Lower 27%", lambda row: percent(row["lower_p"]), numeric=True),
-    Column("Options chosen (key or spectrum position): upper, lower 27%", lambda row: _lines(row["distractors"]),
-           prose=True),
+    Column(
+        "Options chosen (key or spectrum position): upper, lower 27%",
+        lambda row: _lines(row["distractors"]),
+        prose=True,
+    ),
     Column("Flags", lambda row: _lines(row["flags"]), prose=True),
 ]
 
 
 # -- rater agreement -------------------------------------------------------------------------
+
 
 def _reading(value, label: str, low=None, high=None, range_label: str | None = None) -> list[str]:
     if missing(value):
@@ -226,7 +277,9 @@ def _reading(value, label: str, low=None, high=None, range_label: str | None = N
     figure = decimal(value)
     if not missing(low) and not missing(high):
         figure += f" [{decimal(low)}, {decimal(high)}]"
-    reading = label if not range_label or range_label == label else f"{label} (interval: {range_label})"
+    reading = (
+        label if not range_label or range_label == label else f"{label} (interval: {range_label})"
+    )
     return [figure, reading]
 
 
@@ -236,8 +289,12 @@ AGREEMENT_COLUMNS = [
     Column("Criterion", lambda row: _CRITERION_NAMES.get(row["criterion"], str(row["criterion"]))),
     Column("Answers rated", lambda row: whole(row["n"]), numeric=True),
     Column("Raters", lambda row: whole(row["raters"]), numeric=True),
-    Column("ICC(2,1) [95% CI]", lambda row: _reading(row["icc"], row["icc_label"], row["icc_ci_low"],
-                                                      row["icc_ci_high"], row["icc_ci_label"])),
+    Column(
+        "ICC(2,1) [95% CI]",
+        lambda row: _reading(
+            row["icc"], row["icc_label"], row["icc_ci_low"], row["icc_ci_high"], row["icc_ci_label"]
+        ),
+    ),
     Column("Weighted kappa", lambda row: _reading(row["kappa"], row["kappa_label"])),
     Column("Krippendorff's alpha", lambda row: _reading(row["alpha"], row["alpha_label"])),
     Column("Note", lambda row: _lines(row["note"]), prose=True),
@@ -249,12 +306,16 @@ def disagreement_columns(frame: pd.DataFrame, raters: Sequence[str]) -> list[Col
     criteria = [c for c in CRITERIA if any(f"{c.key} ({r})" in frame.columns for r in raters)]
 
     def scores(row, key):
-        return " / ".join(MISSING if missing(row.get(f"{key} ({r})")) else whole(row[f"{key} ({r})"])
-                          for r in raters)
+        return " / ".join(
+            MISSING if missing(row.get(f"{key} ({r})")) else whole(row[f"{key} ({r})"])
+            for r in raters
+        )
 
     columns = [Column("Answer", lambda row: str(row["answer_id"]), nowrap=True)]
     if "assignment" in frame.columns:
         columns.append(Column("Assignment", lambda row: str(row["assignment"])))
     columns.append(Column("Total difference", lambda row: whole(row["difference"]), numeric=True))
-    columns += [Column(c.title, lambda row, key=c.key: scores(row, key), numeric=True) for c in criteria]
+    columns += [
+        Column(c.title, lambda row, key=c.key: scores(row, key), numeric=True) for c in criteria
+    ]
     return columns

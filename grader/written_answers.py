@@ -75,18 +75,31 @@ def collect(course: Path | str, assignment: str | None = None) -> Collected:
         if is_unanswered(cell.source):
             unanswered += 1
             continue
-        answers.append(WrittenAnswer(answer_id(secret, student, name, grade_id), student, name,
-                                     notebook.name, grade_id, vignette_of(grade_id), cell.source))
+        answers.append(
+            WrittenAnswer(
+                answer_id(secret, student, name, grade_id),
+                student,
+                name,
+                notebook.name,
+                grade_id,
+                vignette_of(grade_id),
+                cell.source,
+            )
+        )
     seen: dict[str, WrittenAnswer] = {}
     for a in answers:
         other = seen.setdefault(a.answer_id, a)
         if other is not a:  # 32-bit codes: vanishingly rare, but a silent mix-up would be worse
-            raise GraderError(f"answer id {a.answer_id} is shared by two answers; delete "
-                              f"{course / 'ratings' / '.secret'} before any rating is stored, then export again.")
+            raise GraderError(
+                f"answer id {a.answer_id} is shared by two answers; delete "
+                f"{course / 'ratings' / '.secret'} before any rating is stored, then export again."
+            )
     return Collected(tuple(sorted(answers, key=lambda a: a.answer_id)), unanswered)
 
 
-def _cells(root: Path, assignment: str | None) -> Iterator[tuple[str, str, Path, nbformat.NotebookNode]]:
+def _cells(
+    root: Path, assignment: str | None
+) -> Iterator[tuple[str, str, Path, nbformat.NotebookNode]]:
     for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
         if assignment and folder.name != assignment:
             continue

@@ -25,17 +25,32 @@ from grader.rubric import CRITERION_KEYS
 nan = np.nan
 
 # Shrout & Fleiss (1979), Table 2: six targets rated by four judges.
-SHROUT_FLEISS = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+SHROUT_FLEISS = [
+    [9, 2, 5, 8],
+    [6, 1, 3, 2],
+    [8, 4, 6, 8],
+    [7, 1, 2, 6],
+    [10, 5, 6, 9],
+    [6, 2, 4, 7],
+]
 # Their Table 4: every form of the ICC for that data, to two decimals.
-SHROUT_FLEISS_PUBLISHED = {"ICC(1,1)": 0.17, "ICC(2,1)": 0.29, "ICC(3,1)": 0.71,
-                           "ICC(1,k)": 0.44, "ICC(2,k)": 0.62, "ICC(3,k)": 0.91}
+SHROUT_FLEISS_PUBLISHED = {
+    "ICC(1,1)": 0.17,
+    "ICC(2,1)": 0.29,
+    "ICC(3,1)": 0.71,
+    "ICC(1,k)": 0.44,
+    "ICC(2,k)": 0.62,
+    "ICC(3,k)": 0.91,
+}
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": 4 coders x 12 units,
 # with missing values.
-KRIPPENDORFF_2011 = [[1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
-                     [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
-                     [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
-                     [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan]]
+KRIPPENDORFF_2011 = [
+    [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+    [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+]
 
 # Kundel & Polansky (2003), Radiology 228:303-308, Table A1: 110 mammograms, two readers,
 # four ordered categories (absent, minimal, moderate, severe); rows reader 2, columns reader 1.
@@ -48,8 +63,10 @@ SKIN_CONDITION = [[10, 4, 1, 0], [5, 10, 12, 2], [2, 4, 12, 5], [0, 2, 6, 13]]
 
 def _long(matrix) -> pd.DataFrame:
     """targets x raters matrix -> long frame."""
-    return pd.DataFrame([(t, r, v) for t, row in enumerate(matrix) for r, v in enumerate(row)],
-                        columns=["target", "rater", "score"])
+    return pd.DataFrame(
+        [(t, r, v) for t, row in enumerate(matrix) for r, v in enumerate(row)],
+        columns=["target", "rater", "score"],
+    )
 
 
 def _pairs(table) -> tuple[list[int], list[int]]:
@@ -75,6 +92,7 @@ def _cohen_by_hand(table, weights: str) -> float:
 
 # -- ICC -----------------------------------------------------------------------------------
 
+
 def test_icc_reproduces_shrout_and_fleiss():
     result = icc(_long(SHROUT_FLEISS), "target", "rater", "score")
     assert round(result.value, 2) == SHROUT_FLEISS_PUBLISHED["ICC(2,1)"]
@@ -82,7 +100,10 @@ def test_icc_reproduces_shrout_and_fleiss():
         if form != "ICC(2,1)":
             assert round(result.others[form], 2) == published, form
     assert (result.model, result.type, result.unit) == (
-        "two-way random effects", "absolute agreement", "single rater")
+        "two-way random effects",
+        "absolute agreement",
+        "single rater",
+    )
     assert "ICC(2,1)" in result.definition and "Shrout & Fleiss" in result.definition
     assert (result.n_targets, result.n_raters) == (6, 4)
     assert result.ci_low < result.value < result.ci_high
@@ -97,11 +118,14 @@ def test_icc_uses_only_targets_every_rater_rated():
     assert result.n_targets == 5 and result.computed
 
 
-@pytest.mark.parametrize("matrix, reason", [
-    (SHROUT_FLEISS[:4], "at least 5"),
-    ([[3, 3]] * 8, "every rating is the same"),
-    ([[3], [4], [5], [2], [1]], "two raters"),
-])
+@pytest.mark.parametrize(
+    "matrix, reason",
+    [
+        (SHROUT_FLEISS[:4], "at least 5"),
+        ([[3, 3]] * 8, "every rating is the same"),
+        ([[3], [4], [5], [2], [1]], "two raters"),
+    ],
+)
 def test_icc_says_not_enough_data(matrix, reason):
     result = icc(_long(matrix), "target", "rater", "score")
     assert result.value is None and result.ci_low is None and result.label == NOT_ENOUGH
@@ -122,14 +146,17 @@ def test_icc_refuses_a_rater_rating_a_target_twice():
 
 # -- weighted kappa ------------------------------------------------------------------------
 
+
 def test_quadratic_kappa_reproduces_maple_essaytools_examples():
     """Maple's EssayTools[QuadraticWeightedKappa] help page: two worked examples on a 1-10 range."""
     first = [9, 7, 8, 7, 6, 8, 3, 5, 10]
     scale = range(1, 11)
     assert weighted_kappa(first, [8, 8, 6, 6, 7, 6, 1, 4, 8], labels=scale).value == pytest.approx(
-        0.758620689655172, abs=1e-12)
+        0.758620689655172, abs=1e-12
+    )
     assert weighted_kappa(first, [3, 5, 6, 6, 7, 6, 1, 4, 8], labels=scale).value == pytest.approx(
-        0.438095238095238, abs=1e-12)
+        0.438095238095238, abs=1e-12
+    )
 
 
 def test_kappa_reproduces_kundel_and_polansky_mammograms():
@@ -155,7 +182,9 @@ def test_kappa_weights_follow_the_scale_not_the_scores_used():
     counts = np.zeros((5, 5), dtype=int)
     for x, y in zip(a, b, strict=True):
         counts[x - 1, y - 1] += 1
-    assert weighted_kappa(a, b).value == pytest.approx(_cohen_by_hand(counts, "quadratic"), abs=1e-12)
+    assert weighted_kappa(a, b).value == pytest.approx(
+        _cohen_by_hand(counts, "quadratic"), abs=1e-12
+    )
 
 
 def test_kappa_leaves_out_unpaired_scores_and_says_not_enough_data():
@@ -169,6 +198,7 @@ def test_kappa_leaves_out_unpaired_scores_and_says_not_enough_data():
 
 # -- Krippendorff's alpha ------------------------------------------------------------------
 
+
 def test_alpha_reproduces_krippendorff_2011():
     assert round(krippendorff_alpha(KRIPPENDORFF_2011, "nominal", None).value, 3) == 0.743
     assert round(krippendorff_alpha(KRIPPENDORFF_2011, "interval", None).value, 3) == 0.849
@@ -181,7 +211,8 @@ def test_alpha_reproduces_krippendorff_2011():
 
 def test_alpha_with_the_rubric_scale_as_domain_is_unchanged():
     assert krippendorff_alpha(KRIPPENDORFF_2011, "ordinal").value == pytest.approx(
-        krippendorff_alpha(KRIPPENDORFF_2011, "ordinal", None).value)
+        krippendorff_alpha(KRIPPENDORFF_2011, "ordinal", None).value
+    )
 
 
 def test_alpha_says_not_enough_data():
@@ -192,25 +223,46 @@ def test_alpha_says_not_enough_data():
 
 # -- readings ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, label", [(0.49, "poor"), (0.50, "moderate"), (0.74, "moderate"),
-                                          (0.75, "good"), (0.90, "good"), (0.91, "excellent")])
+
+@pytest.mark.parametrize(
+    "value, label",
+    [
+        (0.49, "poor"),
+        (0.50, "moderate"),
+        (0.74, "moderate"),
+        (0.75, "good"),
+        (0.90, "good"),
+        (0.91, "excellent"),
+    ],
+)
 def test_koo_and_li_bands(value, label):
     assert koo_li(value) == label
 
 
-@pytest.mark.parametrize("value, label", [(-0.1, "poor"), (0.2, "slight"), (0.21, "fair"),
-                                          (0.41, "moderate"), (0.61, "substantial"),
-                                          (0.81, "almost perfect")])
+@pytest.mark.parametrize(
+    "value, label",
+    [
+        (-0.1, "poor"),
+        (0.2, "slight"),
+        (0.21, "fair"),
+        (0.41, "moderate"),
+        (0.61, "substantial"),
+        (0.81, "almost perfect"),
+    ],
+)
 def test_landis_and_koch_bands(value, label):
     assert landis_koch(value) == label
 
 
-@pytest.mark.parametrize("value, label", [(0.8, "reliable"), (0.667, "tentative"), (0.66, "unreliable")])
+@pytest.mark.parametrize(
+    "value, label", [(0.8, "reliable"), (0.667, "tentative"), (0.66, "unreliable")]
+)
 def test_krippendorff_bands(value, label):
     assert krippendorff_label(value) == label
 
 
 # -- the per-criterion table ---------------------------------------------------------------
+
 
 def _ratings(raters=("ann", "bob"), answers=10, noise=1, seed=3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -220,8 +272,16 @@ def _ratings(raters=("ann", "bob"), answers=10, noise=1, seed=3) -> pd.DataFrame
             truth = rng.integers(1, 6)
             for rater in raters:
                 score = int(np.clip(truth + rng.integers(-noise, noise + 1), 1, 5))
-                rows.append({"answer_id": f"A-{i:08x}", "assignment": "m04", "grade_id": "free_text_rc_020",
-                             "rater": rater, "criterion": criterion, "score": score})
+                rows.append(
+                    {
+                        "answer_id": f"A-{i:08x}",
+                        "assignment": "m04",
+                        "grade_id": "free_text_rc_020",
+                        "rater": rater,
+                        "criterion": criterion,
+                        "score": score,
+                    }
+                )
     return pd.DataFrame(rows).astype({"score": "Int64"})
 
 
@@ -232,14 +292,18 @@ def test_agreement_table_has_every_criterion_in_rubric_order():
     for column in ("icc", "kappa", "alpha"):
         assert table[column].notna().all()
         assert table[column].between(-1, 1).all()
-    assert (table["icc_ci_low"] <= table["icc"]).all() and (table["icc"] <= table["icc_ci_high"]).all()
+    assert (table["icc_ci_low"] <= table["icc"]).all() and (
+        table["icc"] <= table["icc_ci_high"]
+    ).all()
 
 
 def test_agreement_table_never_shows_nan_as_a_number():
     table = agreement_table(_ratings(answers=3))
     assert (table["icc_label"] == NOT_ENOUGH).all() and (table["kappa_label"] == NOT_ENOUGH).all()
     assert table["icc"].isna().all() and str(table["icc"].dtype) == "Float64"
-    assert all(r["icc"] is None and r["alpha"] is None for r in json.loads(table.to_json(orient="records")))
+    assert all(
+        r["icc"] is None and r["alpha"] is None for r in json.loads(table.to_json(orient="records"))
+    )
     assert "at least 5" in table["note"].iloc[0]
     empty = agreement_table(_ratings().iloc[:0])
     assert (empty["icc_label"] == NOT_ENOUGH).all() and "two or more" in empty["note"].iloc[0]
@@ -254,10 +318,13 @@ def test_kappa_is_a_two_rater_statistic():
 def test_largest_disagreements_come_first_with_every_score():
     ratings = _ratings(answers=6)
     worst = largest_disagreements(ratings, n=3)
-    assert len(worst) <= 3 and list(worst["difference"]) == sorted(worst["difference"], reverse=True)
+    assert len(worst) <= 3 and list(worst["difference"]) == sorted(
+        worst["difference"], reverse=True
+    )
     top = worst.iloc[0]
-    mine = ratings[ratings["answer_id"] == top["answer_id"]].pivot(index="criterion", columns="rater",
-                                                                   values="score")
+    mine = ratings[ratings["answer_id"] == top["answer_id"]].pivot(
+        index="criterion", columns="rater", values="score"
+    )
     assert top["difference"] == (mine["ann"] - mine["bob"]).abs().sum()
     assert top["empathy (ann)"] == mine.loc["empathy", "ann"]
     agreeing = _ratings(answers=6, noise=0)

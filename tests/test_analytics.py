@@ -28,12 +28,18 @@ def data(graded_course):
 
 def test_frames_match_the_gradebook(graded_course, data):
     with Gradebook(f"sqlite:///{graded_course / 'gradebook.db'}") as gb:
-        expected = {(g.notebook.assignment.student.id, g.name): g.score
-                    for s in gb.assignment_submissions(GRADED_ASSIGNMENT) for n in s.notebooks for g in n.grades}
+        expected = {
+            (g.notebook.assignment.student.id, g.name): g.score
+            for s in gb.assignment_submissions(GRADED_ASSIGNMENT)
+            for n in s.notebooks
+            for g in n.grades
+        }
     got = {(r.student_id, r.grade_id): r for r in data.grades.itertuples()}
     assert set(got) == set(expected)
     for key, score in expected.items():
-        if got[key].awaiting:  # nbgrader says 0.0 for a grade not yet given: the report says nothing
+        if got[
+            key
+        ].awaiting:  # nbgrader says 0.0 for a grade not yet given: the report says nothing
             assert pd.isna(got[key].score) and got[key].kind == "written"
         else:
             assert got[key].score == pytest.approx(score or 0.0)
@@ -45,8 +51,11 @@ def test_choices_come_from_the_collected_answer_files(graded_course, data):
     chosen = data.items.dropna(subset=["chosen"])
     assert len(chosen)
     row = chosen.iloc[0]
-    answers = json.loads((graded_course / "autograded" / row.student_id / row.assignment / "responses.json")
-                         .read_text(encoding="utf-8"))["answers"]
+    answers = json.loads(
+        (
+            graded_course / "autograded" / row.student_id / row.assignment / "responses.json"
+        ).read_text(encoding="utf-8")
+    )["answers"]
     assert answers[row.item_id][row.task]["value"] == row.chosen
 
 
@@ -59,14 +68,22 @@ def test_item_statistics_are_computed_as_defined(data):
         assert row.p == pytest.approx(group["credit"].mean(), abs=1e-3)
         rest = totals.loc[group.index] - group["score"]
         if group["credit"].std() > 0 and rest.std() > 0:
-            assert row.discrimination == pytest.approx(np.corrcoef(group["credit"], rest)[0, 1], abs=1e-3)
+            assert row.discrimination == pytest.approx(
+                np.corrcoef(group["credit"], rest)[0, 1], abs=1e-3
+            )
         assert f"only {row.n} examinees" in row.flags
 
 
-@pytest.mark.parametrize(("p", "d", "expected"), [
-    (0.5, -0.2, "check the key"), (0.95, 0.5, "too easy"), (0.1, 0.5, "too hard"),
-    (0.5, 0.1, "poor discrimination"), (0.5, None, "no variance"),
-])
+@pytest.mark.parametrize(
+    ("p", "d", "expected"),
+    [
+        (0.5, -0.2, "check the key"),
+        (0.95, 0.5, "too easy"),
+        (0.1, 0.5, "too hard"),
+        (0.5, 0.1, "poor discrimination"),
+        (0.5, None, "no variance"),
+    ],
+)
 def test_flags_in_words(p, d, expected):
     assert any(expected in flag for flag in analytics._flags(p, d, 500, []))
 
@@ -74,7 +91,12 @@ def test_flags_in_words(p, d, expected):
 def test_profiles_are_training_signals_with_enough_data(data):
     table = analytics.profiles(data)
     assert len(table) == GRADED_STUDENTS
-    assert set(table["lean"]) <= {"not enough data", "leans collusive", "leans confrontational", "balanced"}
+    assert set(table["lean"]) <= {
+        "not enough data",
+        "leans collusive",
+        "leans confrontational",
+        "balanced",
+    }
     few = table[table["lean_choices"] < 6]
     assert (few["lean"] == "not enough data").all() and few["lean_mean"].isna().all()
     assert ((table["overall"] >= 0) & (table["overall"] <= 1)).all()
@@ -83,7 +105,14 @@ def test_profiles_are_training_signals_with_enough_data(data):
 class _Collector(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.specs, self.tables, self.scripts_with_src, self._spec, self._table, self._rows = {}, {}, [], None, None, 0
+        self.specs, self.tables, self.scripts_with_src, self._spec, self._table, self._rows = (
+            {},
+            {},
+            [],
+            None,
+            None,
+            0,
+        )
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -117,7 +146,7 @@ def test_report_is_self_contained_and_complete(graded_course, tmp_path, data):
     parsed.feed(page)
     assert not parsed.scripts_with_src and "cdn" not in page.lower()
     assert set(parsed.specs) == {"score_distribution", "module_progress", "area_heatmap"}
-    for name, spec in parsed.specs.items():
+    for spec in parsed.specs.values():
         spec = json.loads(spec.replace("<\\/", "</"))
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v5")
         assert all(len(rows) < 5000 for rows in spec.get("datasets", {}).values())
@@ -129,10 +158,14 @@ def test_report_is_self_contained_and_complete(graded_course, tmp_path, data):
 
 
 def test_pseudonymized_report_shows_no_student_id(graded_course, tmp_path, data):
-    page = build_report(graded_course, tmp_path / "report.html", pseudonymize=True).read_text(encoding="utf-8")
+    page = build_report(graded_course, tmp_path / "report.html", pseudonymize=True).read_text(
+        encoding="utf-8"
+    )
     for student in data.students["student_id"]:
         assert f">{student}<" not in page
-    again = build_report(graded_course, tmp_path / "again.html", pseudonymize=True).read_text(encoding="utf-8")
+    again = build_report(graded_course, tmp_path / "again.html", pseudonymize=True).read_text(
+        encoding="utf-8"
+    )
     codes = lambda text: sorted(set(__import__("re").findall(r"S-[0-9a-f]{8}", text)))  # noqa: E731
     assert codes(page) == codes(again) and len(codes(page)) == GRADED_STUDENTS
 
@@ -160,11 +193,15 @@ def test_research_export_never_names_anyone(graded_course, data):
 
 
 def test_cli_report_and_export(graded_course, tmp_path, dialectic):
-    done = dialectic("report", "--course", graded_course, "--out", tmp_path / "r.html", "--pseudonymize")
+    done = dialectic(
+        "report", "--course", graded_course, "--out", tmp_path / "r.html", "--pseudonymize"
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "r.html").exists() and "report" in done.stderr  # the progress bar
     for fmt in ("canvas", "csv"):
-        done = dialectic("export", "--format", fmt, "--course", graded_course, "--out", tmp_path / f"{fmt}.csv")
+        done = dialectic(
+            "export", "--format", fmt, "--course", graded_course, "--out", tmp_path / f"{fmt}.csv"
+        )
         assert done.returncode == 0, done.stderr
 
 
@@ -173,12 +210,16 @@ def test_export_imports_no_chart_or_learner_module(graded_course, tmp_path):
     not the learner's progress module (a fresh process, so nothing else imported them first)."""
     import subprocess
 
-    probe = ("import json, sys\nfrom grader.cli import main\n"
-             f"codes = [main(['export', '--format', f, '--course', {str(graded_course)!r}, "
-             f"'--out', {str(tmp_path)!r} + '/' + f + '.csv']) for f in ('canvas', 'csv')]\n"
-             "print(json.dumps([codes, sorted(m for m in ('altair', 'vl_convert', 'grader.charts', "
-             "'grader.progress', 'grader.widgets') if m in sys.modules)]))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    probe = (
+        "import json, sys\nfrom grader.cli import main\n"
+        f"codes = [main(['export', '--format', f, '--course', {str(graded_course)!r}, "
+        f"'--out', {str(tmp_path)!r} + '/' + f + '.csv']) for f in ('canvas', 'csv')]\n"
+        "print(json.dumps([codes, sorted(m for m in ('altair', 'vl_convert', 'grader.charts', "
+        "'grader.progress', 'grader.widgets') if m in sys.modules)]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     codes, imported = json.loads(done.stdout.splitlines()[-1])
     assert codes == [0, 0] and imported == []
@@ -192,8 +233,11 @@ def test_large_cohort_charts_stay_small(tmp_path):
 
     bench.build_gradebook(tmp_path, 300)
     data = analytics.load_cohort(tmp_path)
-    for chart in (cohort_view.score_distribution(data), cohort_view.module_progress(data),
-                  cohort_view.area_heatmap(data)):
+    for chart in (
+        cohort_view.score_distribution(data),
+        cohort_view.module_progress(data),
+        cohort_view.area_heatmap(data),
+    ):
         spec = chart.to_dict()  # raises MaxRowsError if a chart carried too many rows
         assert all(len(rows) < 500 for rows in spec.get("datasets", {}).values())
     assert len(analytics.profiles(data)) == 300
@@ -211,8 +255,12 @@ def test_instructor_dashboard_runs_on_a_graded_course(graded_course, tmp_path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path / "exercises")}}).execute()
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path / "exercises")}},
+    ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/svg+xml" in o.get("data", {}) for o in outputs) >= 3

@@ -1,4 +1,5 @@
-"""The answer store: round trips, atomic writes, corruption, the journal, recovery and concurrency."""
+"""The answer store: round trips, atomic writes, corruption, the journal,
+recovery and concurrency."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def test_a_later_answer_replaces_the_earlier_and_is_journaled(tmp_path):
     store.record("rw-014", "choose", "rw-014-a")
     store.record("rw-014", "choose", "rw-014-c")
     assert store.get("rw-014", "choose") == "rw-014-c"
-    lines = [json.loads(line) for line in store.journal_path.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        json.loads(line) for line in store.journal_path.read_text(encoding="utf-8").splitlines()
+    ]
     assert [line["value"] for line in lines] == ["rw-014-a", "rw-014-c"]
 
 
@@ -55,7 +58,9 @@ def test_only_the_answer_file_is_visible_and_it_is_private(tmp_path):
         store.record(f"ep-00{i}", "choose", f"ep-00{i}-a")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".dialectic", "responses.json"]
     assert sorted(p.name for p in (tmp_path / ".dialectic").iterdir()) == [
-        "responses.json.journal", "responses.json.lock"]
+        "responses.json.journal",
+        "responses.json.lock",
+    ]
     assert store.path.stat().st_mode & 0o777 == 0o600
     store.path.chmod(0o640)  # a mode the learner chose is kept
     store.record("ep-009", "choose", "ep-009-a")
@@ -71,10 +76,14 @@ def test_reading_creates_nothing(tmp_path):
     ("content", "expected"),
     [
         ('{"schema_version": 1, "answers": {', "not valid JSON (line 1"),
-        ('[1, 2, 3]', "top level is a list"),
+        ("[1, 2, 3]", "top level is a list"),
         ('{"schema_version": 1, "answers": [], "reflections": {}}', "must both be objects"),
-        ('{"schema_version": 1, "answers": {"rw-014": {"choose": {"value": 7, "saved_at": "x"}}},'
-         ' "reflections": {}}', "rw-014/choose must be a short string"),
+        (
+            '{"schema_version": 1, "answers": {"rw-014": '
+            '{"choose": {"value": 7, "saved_at": "x"}}},'
+            ' "reflections": {}}',
+            "rw-014/choose must be a short string",
+        ),
         ('{"schema_version": 2, "answers": {}, "reflections": {}}', "newer than this grader reads"),
         ('{"answers": {}, "reflections": {}}', "schema_version is None"),
     ],
@@ -112,13 +121,20 @@ def test_recovery_restores_every_answer_saved_before_the_damage(tmp_path):
     done = store.recover()
     assert done.set_aside.read_text(encoding="utf-8") == "{ half a file"
     assert done.set_aside.parent == tmp_path / ".dialectic"
-    assert (done.answers, done.reflections, done.saves_replayed, done.not_recovered) == (3, 1, 4, ())
+    assert (done.answers, done.reflections, done.saves_replayed, done.not_recovered) == (
+        3,
+        1,
+        4,
+        (),
+    )
     assert store.get("ep-001", "choose") == "ep-001-a"
     assert store.get("ep-003", "spectrum") == {"ep-003-a": -1}
     assert store.reflection("alliance-1") == "I felt pulled to reassure."
     assert store.path.stat().st_mode & 0o777 == 0o600
     store.record("ep-004", "choose", "ep-004-c")
-    assert store.get("ep-004", "choose") == "ep-004-c" and store.get("ep-001", "choose") == "ep-001-a"
+    assert (
+        store.get("ep-004", "choose") == "ep-004-c" and store.get("ep-001", "choose") == "ep-001-a"
+    )
     # and a second damage later recovers everything again, from the snapshot onwards
     store.path.write_text("[]", encoding="utf-8")
     assert store.recover().answers == 4
@@ -130,8 +146,12 @@ def test_recovery_salvages_what_the_journal_lacks_and_names_what_is_lost(tmp_pat
     with open(store.journal_path, "a", encoding="utf-8") as journal:
         journal.write('{"item_id": "ep-007", "task": "choose", "val')  # a save cut off by a crash
     document = json.loads(store.path.read_text(encoding="utf-8"))
-    document["answers"]["ep-005"] = {"choose": {"value": "ep-005-b", "saved_at": "2026-11-22T10:00:00+00:00"}}
-    document["answers"]["ep-006"] = {"choose": {"value": 42, "saved_at": "2026-11-22T10:00:00+00:00"}}
+    document["answers"]["ep-005"] = {
+        "choose": {"value": "ep-005-b", "saved_at": "2026-11-22T10:00:00+00:00"}
+    }
+    document["answers"]["ep-006"] = {
+        "choose": {"value": 42, "saved_at": "2026-11-22T10:00:00+00:00"}
+    }
     store.path.write_text(json.dumps(document), encoding="utf-8")
     done = store.recover()
     assert store.get("ep-001", "choose") == "ep-001-a"
@@ -155,9 +175,13 @@ def test_recovery_of_a_deleted_file_and_of_nothing(tmp_path):
 
 def test_invalid_values_are_refused_before_writing(tmp_path):
     store = AnswerStore(tmp_path)
-    for task, value in [("spectrum", {"a": 5}), ("marker", {"marker": "denial"}),
-                        ("choose", ""), ("telepathy", "x"),
-                        ("compose", {"text": "t", "self_rating": {"empathy": 9}})]:
+    for task, value in [
+        ("spectrum", {"a": 5}),
+        ("marker", {"marker": "denial"}),
+        ("choose", ""),
+        ("telepathy", "x"),
+        ("compose", {"text": "t", "self_rating": {"empathy": 9}}),
+    ]:
         with pytest.raises(AnswerStoreError, match="Not saved"):
             store.record("ep-001", task, value)
     assert not store.path.exists()
@@ -172,7 +196,9 @@ def _record_many(directory: str, worker: int, count: int) -> None:
 def test_concurrent_writers_lose_nothing(tmp_path):
     workers, count = 4, 25
     ctx = multiprocessing.get_context("spawn")
-    processes = [ctx.Process(target=_record_many, args=(str(tmp_path), w, count)) for w in range(workers)]
+    processes = [
+        ctx.Process(target=_record_many, args=(str(tmp_path), w, count)) for w in range(workers)
+    ]
     for p in processes:
         p.start()
     for p in processes:

@@ -8,8 +8,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.autograde import autograde_cohort, record_path
-from grader.simulate import simulate_cohort
 from grader.demo import nbgrader, prepare_course
+from grader.simulate import simulate_cohort
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "m07_alliance_and_the_spectrum"
@@ -18,8 +18,12 @@ STUDENTS = 8
 
 def _cells(course) -> dict:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {(s.student.id, g.name): (g.auto_score, g.manual_score, g.needs_manual_grade)
-                for s in gb.assignment_submissions(ASSIGNMENT) for n in s.notebooks for g in n.grades}
+        return {
+            (s.student.id, g.name): (g.auto_score, g.manual_score, g.needs_manual_grade)
+            for s in gb.assignment_submissions(ASSIGNMENT)
+            for n in s.notebooks
+            for g in n.grades
+        }
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +55,9 @@ def test_same_grades_as_nbgrader_autograde(by_nbgrader, fresh):
     for outcome in outcomes:
         assert record_path(fresh, ASSIGNMENT, outcome.student_id).exists()
         assert not any(p.name.startswith(".dialectic") for p in (fresh / "autograded").rglob("*"))
-        assert (fresh / "autograded" / outcome.student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+        assert (
+            fresh / "autograded" / outcome.student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        ).exists()
 
 
 def test_rerun_is_idempotent_and_keeps_manual_grades(fresh):
@@ -83,15 +89,22 @@ def test_interrupted_run_keeps_finished_grades_and_resumes(fresh):
     assert set(finished) <= graded
     rest = autograde_cohort(fresh, ASSIGNMENT, workers=2)
     assert {o.student_id for o in rest if o.status == "skipped"} == set(finished)
-    assert {o.student_id for o in rest if o.status == "graded"} == {f"s{n:03d}" for n in range(1, STUDENTS + 1)} - set(finished)
+    assert {o.student_id for o in rest if o.status == "graded"} == {
+        f"s{n:03d}" for n in range(1, STUDENTS + 1)
+    } - set(finished)
 
 
 def test_a_broken_submission_is_recorded_and_the_rest_graded(by_nbgrader, fresh):
-    (fresh / "submitted" / "s003" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("{ this is not json", encoding="utf-8")
+    (fresh / "submitted" / "s003" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text(
+        "{ this is not json", encoding="utf-8"
+    )
     outcomes = {o.student_id: o for o in autograde_cohort(fresh, ASSIGNMENT, workers=2)}
     assert outcomes["s003"].status == "failed" and outcomes["s003"].reason
     assert outcomes["s003"].score == 0
-    assert "could not grade" in (fresh / "autograded" / "s003" / ASSIGNMENT / "AUTOGRADE_FAILED.txt").read_text()
+    assert (
+        "could not grade"
+        in (fresh / "autograded" / "s003" / ASSIGNMENT / "AUTOGRADE_FAILED.txt").read_text()
+    )
     with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gb:
         assert all(n.flagged for n in gb.find_submission(ASSIGNMENT, "s003").notebooks)
     expected, got = _cells(by_nbgrader), _cells(fresh)
@@ -103,7 +116,9 @@ def test_a_broken_submission_is_recorded_and_the_rest_graded(by_nbgrader, fresh)
 def test_dask_cluster_gives_the_same_grades(by_nbgrader, fresh):
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         outcomes = autograde_cohort(fresh, ASSIGNMENT, scheduler=cluster.scheduler_address)
     assert [o.status for o in outcomes] == ["graded"] * STUDENTS
     assert _cells(fresh) == _cells(by_nbgrader)
@@ -131,7 +146,11 @@ def test_the_cell_timeout_comes_from_the_course_config(tmp_path, written, expect
     from grader.autograde import course_timeout
     from grader.paths import REPO_ROOT
 
-    config = (REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8") if written is None else written
+    config = (
+        (REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
+        if written is None
+        else written
+    )
     (tmp_path / "nbgrader_config.py").write_text(config, encoding="utf-8")
     assert course_timeout(tmp_path) == expected
 
@@ -144,6 +163,8 @@ def test_the_kernel_is_shown_no_instructor_bank(tmp_path):
     policy = grading_policy(tmp_path, 60, True, tmp_path / "student-bank")
     hidden = [p for p in policy.hide]
     assert str(item_bank_dir().resolve()) in hidden
-    assert not any(str(physiology_dir().resolve()).startswith(h + "/") or str(physiology_dir().resolve()) == h
-                   for h in hidden)
+    assert not any(
+        str(physiology_dir().resolve()).startswith(h + "/") or str(physiology_dir().resolve()) == h
+        for h in hidden
+    )
     assert str((tmp_path / "student-bank").resolve()) in policy.visible

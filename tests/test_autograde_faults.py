@@ -20,20 +20,26 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.autograde import autograde_cohort, check_isolation
-from grader.simulate import simulate_cohort
 from grader.demo import nbgrader, prepare_course
+from grader.simulate import simulate_cohort
 
 pytestmark = pytest.mark.slow
 A = "m07_alliance_and_the_spectrum"
 NOTEBOOK = f"{A}.ipynb"
 GOOD = ("s014", "s015", "s016")
-TIMEOUT = 10  # seconds a cell may run: s007 loops for ever; an honest cell takes 1-2 s, longer on a busy machine
+# seconds a cell may run: s007 loops for ever; an honest cell takes 1-2 s, longer on a busy machine
+TIMEOUT = 10
 
 
 def _cells(course, students=None) -> dict:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {(s.student.id, g.name): g.auto_score for s in gb.assignment_submissions(A)
-                if students is None or s.student.id in students for n in s.notebooks for g in n.grades}
+        return {
+            (s.student.id, g.name): g.auto_score
+            for s in gb.assignment_submissions(A)
+            if students is None or s.student.id in students
+            for n in s.notebooks
+            for g in n.grades
+        }
 
 
 def _folder(course, student):
@@ -62,6 +68,7 @@ def _insert_code(*sources):
     def change(nb):
         for offset, source in enumerate(sources):
             nb.cells.insert(2 + offset, nbformat.v4.new_code_cell(source))
+
     return change
 
 
@@ -86,7 +93,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, server):
-    """The fault cohort, graded by `dialectic autograde`, and plain nbgrader's grades of it unbroken."""
+    """The fault cohort, graded by `dialectic autograde`,
+    and plain nbgrader's grades of it unbroken."""
     port, _ = server
     course = prepare_course(tmp_path_factory.mktemp("faults") / "course")
     nbgrader(course, "generate_assignment", A, "--force")
@@ -95,7 +103,9 @@ def graded(tmp_path_factory, server):
     shutil.copytree(course, baseline)
     nbgrader(baseline, "autograde", A)
 
-    (_folder(course, "s001") / NOTEBOOK).write_text('{"cells": [ this is not json', encoding="utf-8")
+    (_folder(course, "s001") / NOTEBOOK).write_text(
+        '{"cells": [ this is not json', encoding="utf-8"
+    )
     (_folder(course, "s002") / NOTEBOOK).unlink()
     (_folder(course, "s003") / NOTEBOOK).rename(_folder(course, "s003") / f"Copy of {NOTEBOOK}")
 
@@ -103,59 +113,91 @@ def graded(tmp_path_factory, server):
         for cell in nb.cells:
             if _grade_id(cell) == "item_rc_004_spectrum":
                 cell.source = "2  # full marks, I promise"
+
     _edit(course, "s004", tamper)
-    _edit(course, "s005", lambda nb: nb.cells.__setitem__(
-        slice(None), [c for c in nb.cells if _grade_id(c) != "item_rw_004_spectrum"]))
+    _edit(
+        course,
+        "s005",
+        lambda nb: nb.cells.__setitem__(
+            slice(None), [c for c in nb.cells if _grade_id(c) != "item_rw_004_spectrum"]
+        ),
+    )
 
     def duplicate(nb):
         index = next(i for i, c in enumerate(nb.cells) if _grade_id(c) == "item_rc_012_choose")
         nb.cells.insert(index + 1, nbformat.from_dict(json.loads(json.dumps(nb.cells[index]))))
+
     _edit(course, "s006", duplicate)
     _edit(course, "s007", _insert_code("while True:\n    pass"))
     _edit(course, "s008", _insert_code("import os\nos._exit(3)"))
-    _edit(course, "s009", _insert_code("for line in range(300_000):\n    print('flood', line, 'x' * 40)"))
+    _edit(
+        course,
+        "s009",
+        _insert_code("for line in range(300_000):\n    print('flood', line, 'x' * 40)"),
+    )
     answers = _folder(course, "s010") / "responses.json"
-    answers.write_text(answers.read_text(encoding="utf-8") + " " * (10 * 1024 * 1024), encoding="utf-8")
-    (_folder(course, "s011") / "responses.json").write_text('[["rc-004", 2], "not the format"]', encoding="utf-8")
+    answers.write_text(
+        answers.read_text(encoding="utf-8") + " " * (10 * 1024 * 1024), encoding="utf-8"
+    )
+    (_folder(course, "s011") / "responses.json").write_text(
+        '[["rc-004", 2], "not the format"]', encoding="utf-8"
+    )
     other = _folder(course, "s013")
-    _edit(course, "s012", _insert_code(
-        f"open({str(course / 'gradebook.db')!r}, 'rb').read(100)",
-        f"import os\nos.listdir({str(course / 'exercises' / A)!r})",
-        f"open({str(other / NOTEBOOK)!r}).read()",
-        f"open({str(other / 'planted.txt')!r}, 'w').write('overwritten by s012')",
-        f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)",
-        "import socket\nsocket.create_connection(('pypi.org', 443), timeout=3)",
-        "open('/etc/escape-from-s012', 'w').write('x')",
-    ))
+    _edit(
+        course,
+        "s012",
+        _insert_code(
+            f"open({str(course / 'gradebook.db')!r}, 'rb').read(100)",
+            f"import os\nos.listdir({str(course / 'exercises' / A)!r})",
+            f"open({str(other / NOTEBOOK)!r}).read()",
+            f"open({str(other / 'planted.txt')!r}, 'w').write('overwritten by s012')",
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)",
+            "import socket\nsocket.create_connection(('pypi.org', 443), timeout=3)",
+            "open('/etc/escape-from-s012', 'w').write('x')",
+        ),
+    )
     # s017 pushes the limits; graded alone so its hundreds of processes crowd no other kernel
-    _edit(course, "s017", _insert_code(
-        "hog = bytearray(6 * 1024 ** 3)",
-        "with open('big.bin', 'wb') as handle:\n    handle.write(b'x' * (100 * 1024 ** 2))",
-        "import subprocess\nchildren = []\ntry:\n    for _ in range(2000):\n"
-        "        children.append(subprocess.Popen(['sleep', '30']))\nfinally:\n"
-        "    for child in children:\n        child.kill()\n        child.wait()",
-        "import subprocess\nsubprocess.Popen(['sleep', '613'], start_new_session=True)",
-    ))
+    _edit(
+        course,
+        "s017",
+        _insert_code(
+            "hog = bytearray(6 * 1024 ** 3)",
+            "with open('big.bin', 'wb') as handle:\n    handle.write(b'x' * (100 * 1024 ** 2))",
+            "import subprocess\nchildren = []\ntry:\n    for _ in range(2000):\n"
+            "        children.append(subprocess.Popen(['sleep', '30']))\nfinally:\n"
+            "    for child in children:\n        child.kill()\n        child.wait()",
+            "import subprocess\nsubprocess.Popen(['sleep', '613'], start_new_session=True)",
+        ),
+    )
     students = [f"s{n:03d}" for n in range(1, 17)]
-    outcomes = {o.student_id: o for o in autograde_cohort(course, A, workers=2, timeout=TIMEOUT,
-                                                          students=students)}
-    outcomes |= {o.student_id: o for o in autograde_cohort(course, A, workers=1, timeout=TIMEOUT,
-                                                           students=["s017"])}
+    outcomes = {
+        o.student_id: o
+        for o in autograde_cohort(course, A, workers=2, timeout=TIMEOUT, students=students)
+    }
+    outcomes |= {
+        o.student_id: o
+        for o in autograde_cohort(course, A, workers=1, timeout=TIMEOUT, students=["s017"])
+    }
     return course, baseline, outcomes
 
 
 def test_good_submissions_get_exactly_nbgraders_grades(graded):
     course, baseline, outcomes = graded
-    assert all(outcomes[s].status == "graded" and not outcomes[s].notes for s in GOOD), [outcomes[s] for s in GOOD]
+    assert all(outcomes[s].status == "graded" and not outcomes[s].notes for s in GOOD), [
+        outcomes[s] for s in GOOD
+    ]
     assert _cells(course, GOOD) == _cells(baseline, GOOD)
 
 
-@pytest.mark.parametrize("student, words", [
-    ("s001", ["not a readable notebook", "JSON"]),
-    ("s002", ["missing notebook", NOTEBOOK, "no other notebook"]),
-    ("s003", ["missing notebook", f"Copy of {NOTEBOOK}", "renamed"]),
-    ("s008", ["Kernel died"]),
-])
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        ("s001", ["not a readable notebook", "JSON"]),
+        ("s002", ["missing notebook", NOTEBOOK, "no other notebook"]),
+        ("s003", ["missing notebook", f"Copy of {NOTEBOOK}", "renamed"]),
+        ("s008", ["Kernel died"]),
+    ],
+)
 def test_ungradable_submissions_fail_with_a_reason_and_zero(graded, student, words):
     course, _, outcomes = graded
     outcome = outcomes[student]
@@ -169,14 +211,22 @@ def test_ungradable_submissions_fail_with_a_reason_and_zero(graded, student, wor
         assert all(g.auto_score == 0 for n in submission.notebooks for g in n.grades)
 
 
-@pytest.mark.parametrize("student, note", [
-    ("s004", "test cells edited, restored from the instructor's copy: item_rc_004_spectrum"),
-    ("s005", "test cells deleted, restored from the instructor's copy: item_rw_004_spectrum"),
-    ("s006", "used by more than one cell (copied cells?), nbgrader grades the first: item_rc_012_choose"),
-    ("s007", f"still running after {TIMEOUT} s, interrupted"),
-])
+@pytest.mark.parametrize(
+    "student, note",
+    [
+        ("s004", "test cells edited, restored from the instructor's copy: item_rc_004_spectrum"),
+        ("s005", "test cells deleted, restored from the instructor's copy: item_rw_004_spectrum"),
+        (
+            "s006",
+            "used by more than one cell (copied cells?), nbgrader "
+            "grades the first: item_rc_012_choose",
+        ),
+        ("s007", f"still running after {TIMEOUT} s, interrupted"),
+    ],
+)
 def test_repaired_submissions_score_as_if_untouched(graded, student, note):
-    """nbgrader restores edited and deleted test cells; a runaway cell is interrupted; the answers decide."""
+    """nbgrader restores edited and deleted test cells; a runaway cell is interrupted;
+    the answers decide."""
     course, baseline, outcomes = graded
     outcome = outcomes[student]
     assert outcome.status == "graded", outcome.reason
@@ -192,10 +242,13 @@ def test_megabytes_of_output_are_cut_and_graded(graded):
     assert graded_notebook.stat().st_size < 1_000_000  # the raw output was about 17 MB
 
 
-@pytest.mark.parametrize("student, note", [
-    ("s010", "responses.json is 10."),
-    ("s011", "responses.json cannot be read, so the items it answers score 0: "),
-])
+@pytest.mark.parametrize(
+    "student, note",
+    [
+        ("s010", "responses.json is 10."),
+        ("s011", "responses.json cannot be read, so the items it answers score 0: "),
+    ],
+)
 def test_an_unusable_answer_file_scores_its_items_zero(graded, student, note):
     course, baseline, outcomes = graded
     outcome = outcomes[student]
@@ -203,7 +256,9 @@ def test_an_unusable_answer_file_scores_its_items_zero(graded, student, note):
     assert any(n.startswith(note) for n in outcome.notes), outcome.notes
     items = {k: v for k, v in _cells(course, [student]).items() if k[1].startswith("item_")}
     assert items and set(items.values()) == {0.0}
-    answered_before = {k: v for k, v in _cells(baseline, [student]).items() if k[1].startswith("item_")}
+    answered_before = {
+        k: v for k, v in _cells(baseline, [student]).items() if k[1].startswith("item_")
+    }
     assert any(answered_before.values())  # so the zeros come from the broken file
 
 
@@ -219,9 +274,15 @@ def test_escape_attempts_fail_and_are_reported(graded, server):
     outcome = outcomes["s012"]
     assert outcome.status == "graded"
     reported = "\n".join(outcome.notes)
-    for expected in ("cell 3: FileNotFoundError", "cell 4: FileNotFoundError", "cell 5: FileNotFoundError",
-                     "cell 6: FileNotFoundError", "cell 7: OSError: [Errno 101] Network is unreachable",
-                     "cell 8: gaierror", "cell 9: OSError: [Errno 30] Read-only file system"):
+    for expected in (
+        "cell 3: FileNotFoundError",
+        "cell 4: FileNotFoundError",
+        "cell 5: FileNotFoundError",
+        "cell 6: FileNotFoundError",
+        "cell 7: OSError: [Errno 101] Network is unreachable",
+        "cell 8: gaierror",
+        "cell 9: OSError: [Errno 30] Read-only file system",
+    ):
         assert expected in reported, reported
     assert len(accepted) == reached_from_outside  # the kernel never connected
     assert not (course / "submitted" / "s013" / A / "planted.txt").exists()
@@ -234,8 +295,15 @@ def test_the_isolation_report_names_what_this_machine_gives(graded):
     course, _, _ = graded
     report = check_isolation(course)
     assert {"network", "hidden", "read_only", "limits"} <= set(report.applied), report
-    assert set(report.applied) | set(report.missing) == {"network", "hidden", "read_only", "limits", "user",
-                                                          "processes", "keys"}
+    assert set(report.applied) | set(report.missing) == {
+        "network",
+        "hidden",
+        "read_only",
+        "limits",
+        "user",
+        "processes",
+        "keys",
+    }
     assert "keys" in report.applied, report.missing.get("keys")
     assert all(reason for reason in report.missing.values())
     assert report.summary().startswith("isolation")
@@ -243,10 +311,22 @@ def test_the_isolation_report_names_what_this_machine_gives(graded):
 
 def test_a_rerun_regrades_the_faults_to_the_same_scores(graded):
     course, _, outcomes = graded
-    again = {o.student_id: o for o in autograde_cohort(course, A, workers=2, timeout=TIMEOUT, force=True,
-                                                        students=["s001", "s007", "s010", "s012"])}
+    again = {
+        o.student_id: o
+        for o in autograde_cohort(
+            course,
+            A,
+            workers=2,
+            timeout=TIMEOUT,
+            force=True,
+            students=["s001", "s007", "s010", "s012"],
+        )
+    }
     for student, outcome in again.items():
-        assert (outcome.status, outcome.score) == (outcomes[student].status, outcomes[student].score)
+        assert (outcome.status, outcome.score) == (
+            outcomes[student].status,
+            outcomes[student].score,
+        )
 
 
 def test_the_isolation_check_notices_when_the_sandbox_is_off(graded):
@@ -259,7 +339,8 @@ def test_the_isolation_check_notices_when_the_sandbox_is_off(graded):
 
 
 def test_the_isolation_check_catches_a_claim_the_sandbox_does_not_keep():
-    """A policy that hides nothing: the sandbox claims its mounts, the probe reads the folder anyway."""
+    """A policy that hides nothing: the sandbox claims its mounts,
+    the probe reads the folder anyway."""
     from grader import sandbox
     from grader.paths import REPO_ROOT
 
@@ -268,8 +349,11 @@ def test_the_isolation_check_catches_a_claim_the_sandbox_does_not_keep():
     (visible / "gradebook.db").write_text("not for students")
     try:
         # visible: bound back even when the checkout is under the private /tmp
-        report = sandbox.check(sandbox.Policy(hide=[], visible=[str(visible)]), visible,
-                               REPO_ROOT / "grader" / ".probe-write")
+        report = sandbox.check(
+            sandbox.Policy(hide=[], visible=[str(visible)]),
+            visible,
+            REPO_ROOT / "grader" / ".probe-write",
+        )
     finally:
         shutil.rmtree(visible)
     assert "hidden" not in report.applied
@@ -284,7 +368,11 @@ def test_limits_stop_a_memory_hog_a_huge_file_and_a_process_flood(graded):
     reported = "\n".join(outcome.notes)
     assert "cell 3: MemoryError" in reported, reported
     assert "cell 4: OSError: [Errno 27] File too large" in reported, reported
-    assert "cell 5: BlockingIOError: [Errno 11] Resource temporarily unavailable" in reported, reported
-    left_running = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == "sleep 613"]
+    assert "cell 5: BlockingIOError: [Errno 11] Resource temporarily unavailable" in reported, (
+        reported
+    )
+    left_running = [
+        p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == "sleep 613"
+    ]
     assert not left_running, "a process the student started outlived the grading"
     assert _cells(course, ["s017"]) == _cells(baseline, ["s017"])

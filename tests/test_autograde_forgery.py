@@ -21,10 +21,10 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.autograde import autograde_cohort, check_isolation
-from grader.simulate import keyed_answers
+from grader.demo import nbgrader, prepare_course
 from grader.gradecells import HIDDEN_TESTS
 from grader.itembank import load_bank
-from grader.demo import nbgrader, prepare_course
+from grader.simulate import keyed_answers
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,9 @@ class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.util.spec_from_loader(name, self) if name == "grader.grading" else None
     def create_module(self, spec):
         m = types.ModuleType(spec.name); m.require_answer = lambda *a, **k: None
-        m.award = lambda i, t, points, directory=None: points; m.hand_in = lambda **k: None; return m
+        m.award = lambda i, t, points, directory=None: points
+        m.hand_in = lambda **k: None
+        return m
     def exec_module(self, module): pass
 sys.modules.pop("grader.grading", None)
 sys.meta_path.insert(0, Finder())"""
@@ -76,17 +78,20 @@ PATCH_PANDAS = """import pandas as pd, numpy as np
 pd.DataFrame.__eq__ = lambda self, other: True
 pd.Series.tolist = lambda self: [41, 62, 70, 50, 37]
 np.allclose = lambda *a, **k: True
-spectrum_summary = pd.DataFrame({"responses": [0] * 5, "mean_carkhuff": [0.0] * 5}, index=[-2, -1, 0, 1, 2])"""
+spectrum_summary = pd.DataFrame(
+    {"responses": [0] * 5, "mean_carkhuff": [0.0] * 5}, index=[-2, -1, 0, 1, 2]
+)"""
 IMITATE_SCORE = """from IPython.display import HTML, display
-display(HTML("<div class='dialectic-verdict'><b>Scored by the grader:</b> Item rc-004: 2 of 2 points.</div>"))
+display(HTML("<div class='dialectic-verdict'><b>Scored by the grader:</b> "
+             "Item rc-004: 2 of 2 points.</div>"))
 print("Item rc-004 (spectrum): 2 of 2 points")
 2"""
 REWRITE_ANSWERS = """import json, pathlib
 pathlib.Path("responses.json").write_text(json.dumps(ANSWERS))"""
 READ_KEY_FILES = """import glob
 found = []
-for pattern in ("/work/**/responses.csv", "/home/**/responses.csv", "/root/**/item_bank/*.csv", "../**/*.csv",
-                "/opt/**/responses.csv", "/srv/**/responses.csv"):
+for pattern in ("/work/**/responses.csv", "/home/**/responses.csv", "/root/**/item_bank/*.csv",
+                "../**/*.csv", "/opt/**/responses.csv", "/srv/**/responses.csv"):
     for path in glob.glob(pattern, recursive=True):
         found.append(open(path).read())
 print("\\n".join(found))
@@ -111,12 +116,15 @@ def require_answer(*a, **k):
 g.require_answer = require_answer"""
 DISPLAY_HOOK = """from IPython.core.formatters import DisplayFormatter
 ip = get_ipython()
-ip.display_formatter.formatters["text/plain"].for_type(type(None), lambda obj, p, cycle: p.text("2"))
-ip.events.register("pre_run_cell", lambda info: ip.user_ns.update(require_answer=lambda *a, **k: 2))"""
+ip.display_formatter.formatters["text/plain"].for_type(
+    type(None), lambda obj, p, cycle: p.text("2"))
+ip.events.register(
+    "pre_run_cell", lambda info: ip.user_ns.update(require_answer=lambda *a, **k: 2))"""
 CHART_READS_KEYS = """from IPython.display import display
 import grader
 bank = grader.__file__.rsplit("/grader/", 1)[0] + "/datasets/item_bank/responses.csv"
-spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"url": "file://" + bank},
+spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"url": "file://" + bank},
         "mark": "text", "encoding": {"text": {"field": "rationale"}, "y": {"field": "response_id"}}}
 display({"application/vnd.vegalite.v5+json": spec, "text/plain": "chart"}, raw=True)"""
 
@@ -126,15 +134,26 @@ ATTACKS = {
     "replace_scoring_function": (REPLACE_SCORING, None, "replaces part of grader"),
     "fake_module_in_sys_modules": (FAKE_MODULE, None, "sys.modules"),
     "import_hook": (IMPORT_HOOK, None, "meta_path"),
-    "shadowed_builtins": (None, SHADOW_BUILTINS + "\nimport pandas as pd\nspectrum_summary = pd.DataFrame("
-                          "{'responses': [1] * 5, 'mean_carkhuff': [1.0] * 5}, index=[-2, -1, 0, 1, 2])",
-                          "replaces part of builtins"),
+    "shadowed_builtins": (
+        None,
+        SHADOW_BUILTINS + "\nimport pandas as pd\nspectrum_summary = pd.DataFrame("
+        "{'responses': [1] * 5, 'mean_carkhuff': [1.0] * 5}, index=[-2, -1, 0, 1, 2])",
+        "replaces part of builtins",
+    ),
     "always_equal_object": (None, ALWAYS_EQUAL, "cannot be handed in"),
     "patched_pandas_numpy": (None, PATCH_PANDAS, "replaces part of pandas"),
     "imitated_score_output": (IMITATE_SCORE, None, "code cells the release does not have"),
-    "answers_rewritten_while_grading": (REWRITE_ANSWERS, None, "was changed while the notebook ran"),
+    "answers_rewritten_while_grading": (
+        REWRITE_ANSWERS,
+        None,
+        "was changed while the notebook ran",
+    ),
     "keys_read_from_files": (READ_KEY_FILES, None, "FileNotFoundError"),
-    "keys_from_environment_and_modules": (KEYS_FROM_ENV_AND_MODULES, None, "code cells the release does not have"),
+    "keys_from_environment_and_modules": (
+        KEYS_FROM_ENV_AND_MODULES,
+        None,
+        "code cells the release does not have",
+    ),
     "ipython_event_hooks": (IPYTHON_HOOKS, None, "reaches into IPython"),
     "exception_read_as_points": (EXCEPTION_AS_POINTS, None, "replaces part of grader"),
     "display_and_namespace_hooks": (DISPLAY_HOOK, None, "reaches into IPython"),
@@ -158,7 +177,9 @@ def forged(tmp_path_factory):
             added = added.replace("ANSWERS", repr(answers))
             nb.cells.insert(2, nbformat.v4.new_code_cell(added))
         if answer:
-            cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == CODE_CELL)
+            cell = next(
+                c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == CODE_CELL
+            )
             cell.source = answer
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -185,7 +206,10 @@ def forged(tmp_path_factory):
         if meta.get("solution") and cell.cell_type == "code":
             cell.source = re.sub(r"### (BEGIN|END) SOLUTION\n", "", by_id[meta["grade_id"]].source)
         elif meta.get("solution"):
-            cell.source = "It sounds as if coming here today took effort, and part of you wonders if it helps."
+            cell.source = (
+                "It sounds as if coming here today took effort, and "
+                "part of you wonders if it helps."
+            )
     nbformat.write(released, honest / f"{A}.ipynb")
     (honest / "responses.json").write_text(json.dumps(answers), encoding="utf-8")
     outcomes = {o.student_id: o for o in autograde_cohort(course, A, workers=2, force=True)}
@@ -223,17 +247,28 @@ def test_an_honest_submission_in_the_same_run_keeps_full_marks(forged):
 def test_feedback_holds_no_hidden_test_and_no_key_by_default(forged):
     course, _ = forged
     source = nbformat.read(course / "exercises" / A / f"{A}.ipynb", as_version=4)
-    hidden = {line.strip() for cell in source.cells for block in HIDDEN_TESTS.findall(cell.source)
-              for line in block.splitlines() if len(line.strip()) > 12 and "HIDDEN TESTS" not in line}
+    hidden = {
+        line.strip()
+        for cell in source.cells
+        for block in HIDDEN_TESTS.findall(cell.source)
+        for line in block.splitlines()
+        if len(line.strip()) > 12 and "HIDDEN TESTS" not in line
+    }
     bank = load_bank()
-    keys = {r.rationale[:60] for item_id in bank.ids(split="assessment") for r in bank.item(item_id).responses}
+    keys = {
+        r.rationale[:60]
+        for item_id in bank.ids(split="assessment")
+        for r in bank.item(item_id).responses
+    }
     pages = list((course / "feedback").rglob("*.html"))
     assert len(pages) == len(ATTACKS) + 1
     for page in pages:
         text = html.unescape(page.read_text(encoding="utf-8"))
         assert not [line for line in hidden if line in text], page
         assert not [key for key in keys if key in text], page
-    honest = html.unescape((course / "feedback" / "honest" / A / f"{A}.html").read_text(encoding="utf-8"))
+    honest = html.unescape(
+        (course / "feedback" / "honest" / A / f"{A}.html").read_text(encoding="utf-8")
+    )
     assert "awaiting hand grading" in honest and "Score: 13.0 / 13.0" in honest
 
 
@@ -241,24 +276,40 @@ def test_graded_notebooks_hold_no_assessment_key(forged):
     """What the key-hunting submissions printed came from a bank without assessment keys."""
     course, _ = forged
     bank = load_bank()
-    keys = {r.rationale[:60] for item_id in bank.ids(split="assessment") for r in bank.item(item_id).responses}
-    for attack in ("keys_read_from_files", "keys_from_environment_and_modules", "chart_that_reads_the_key_file"):
+    keys = {
+        r.rationale[:60]
+        for item_id in bank.ids(split="assessment")
+        for r in bank.item(item_id).responses
+    }
+    for attack in (
+        "keys_read_from_files",
+        "keys_from_environment_and_modules",
+        "chart_that_reads_the_key_file",
+    ):
         text = (course / "autograded" / attack / A / f"{A}.ipynb").read_text(encoding="utf-8")
         assert not [key for key in keys if key in text], attack
 
 
 def _charts(course: Path, student: str) -> list[dict]:
     nb = nbformat.read(course / "autograded" / student / A / f"{A}.ipynb", as_version=4)
-    return [o.data for c in nb.cells if c.cell_type == "code" for o in c.outputs
-            if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    return [
+        o.data
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "application/vnd.vegalite.v5+json" in o.get("data", {})
+    ]
 
 
 def test_charts_get_images_only_when_the_release_draws_them(forged):
-    """The kernels left images out (a cohort this size); the grader drew the release's charts once."""
+    """The kernels left images out (a cohort this size);
+    the grader drew the release's charts once."""
     course, _ = forged
     honest = _charts(course, "honest")
     assert honest and all(c["image/svg+xml"].startswith("<svg") for c in honest)
-    made_up = [c for c in _charts(course, "chart_that_reads_the_key_file") if "url" in json.dumps(c)]
+    made_up = [
+        c for c in _charts(course, "chart_that_reads_the_key_file") if "url" in json.dumps(c)
+    ]
     assert made_up and not [c for c in made_up if "image/svg+xml" in c]
 
 
@@ -269,7 +320,8 @@ def test_the_grading_kernel_sees_no_assessment_key(forged):
 
 
 def test_plain_nbgrader_still_grades_these_assignments(forged, tmp_path):
-    """Without dialectic autograde the hidden tests run in the kernel: weaker, but honest grades agree."""
+    """Without dialectic autograde the hidden tests run in the kernel: weaker,
+    but honest grades agree."""
     course, _ = forged
     plain = prepare_course(tmp_path / "plain")
     nbgrader(plain, "generate_assignment", A, "--force")
@@ -278,8 +330,12 @@ def test_plain_nbgrader_still_grades_these_assignments(forged, tmp_path):
         target.mkdir(parents=True)
         for path in (course / "submitted" / student / A).iterdir():
             target.joinpath(path.name).write_bytes(path.read_bytes())
-    done = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A], cwd=plain,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "autograde", A],
+        cwd=plain,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert _auto_points(plain, "honest") == 13
     # the weakness this project's autograde closes: the same forgery succeeds under plain nbgrader

@@ -56,24 +56,29 @@ LAYOUT_PROBLEMS = """
   const page = document.body.innerText;
   if (page.includes('Error displaying widget')) problems.push('a widget error shows');
   if (page.includes('Traceback')) problems.push('a traceback shows');
-  for (const out of document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+  const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+  for (const out of document.querySelectorAll(stderr))
     if (visible(out)) problems.push('stderr output: ' + short(out.innerText));
   const outputs = [...document.querySelectorAll('.jp-OutputArea-output')]
-    .filter((o) => visible(o) && o.querySelector('.dialectic-live, .dialectic-static, .widget-box, .jupyter-widgets'));
+    .filter((o) => visible(o)
+      && o.querySelector('.dialectic-live, .dialectic-static, .widget-box, .jupyter-widgets'));
   for (const out of outputs) {
     const texts = [];
     const walker = document.createTreeWalker(out, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const el = node.parentElement;
-      if (!node.textContent.trim() || !el || el.closest('svg, style, script, .vega-embed') || !visible(el)) continue;
+      if (!node.textContent.trim() || !el || el.closest('svg, style, script, .vega-embed')
+          || !visible(el)) continue;
       const range = document.createRange();
       range.selectNodeContents(node);
-      const box = el.closest('label, button, p, li, td, th, div, span, h1, h2, h3, h4, b, i, small, blockquote')
-                  .getBoundingClientRect();
+      const boxes = 'label, button, p, li, td, th, div, span, h1, h2, h3, h4, b, i, small, '
+                    + 'blockquote';
+      const box = el.closest(boxes).getBoundingClientRect();
       for (const r of range.getClientRects()) {
         if (r.width < 1 || r.height < 1) continue;
         texts.push({node, r, text: short(node.textContent)});
-        if (r.right > box.right + 2 || r.bottom > box.bottom + 2 || r.left < box.left - 2 || r.top < box.top - 2)
+        if (r.right > box.right + 2 || r.bottom > box.bottom + 2
+            || r.left < box.left - 2 || r.top < box.top - 2)
           problems.push('text spills out of its box: ' + short(node.textContent));
       }
     }
@@ -85,7 +90,8 @@ LAYOUT_PROBLEMS = """
     for (const c of controls) {
       const cr = c.getBoundingClientRect();
       for (const t of texts)
-        if (!c.contains(t.node) && area(cr, t.r) > 4) problems.push('a control covers text: ' + t.text);
+        if (!c.contains(t.node) && area(cr, t.r) > 4)
+          problems.push('a control covers text: ' + t.text);
     }
     for (const label of out.querySelectorAll('.widget-radio-box label')) {
       const dot = label.querySelector('input').getBoundingClientRect();
@@ -109,7 +115,9 @@ def released(tmp_path_factory) -> Path:
     shutil.copy(REPO_ROOT / "nbgrader_config.py", course)
     shutil.copytree(REPO_ROOT / "exercises", course / "exercises")
     (course / "exchange").mkdir()
-    _nbgrader(course, "generate_assignment", "m*", "--force")  # one run for all: nbgrader starts slowly
+    _nbgrader(
+        course, "generate_assignment", "m*", "--force"
+    )  # one run for all: nbgrader starts slowly
     for assignment in ASSIGNMENTS:
         _hand_in(course, assignment, "learner", solved=True)
     return course / "submitted" / "learner"
@@ -128,7 +136,8 @@ def server(tmp_path_factory, released):
 
 @pytest.fixture(scope="module")
 def course_server(tmp_path_factory):
-    """JupyterLab on a scratch copy of course/ alone, served at its root (other browser tests use it)."""
+    """JupyterLab on a scratch copy of course/ alone, served at its root
+    (other browser tests use it)."""
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(REPO_ROOT / "course", root, dirs_exist_ok=True)
     with lab_server(root) as running:
@@ -137,26 +146,45 @@ def course_server(tmp_path_factory):
 
 @contextlib.contextmanager
 def lab_server(root: Path):
-    """A real JupyterLab on ``root``, on a free loopback port, with settings that show every cell."""
+    """A real JupyterLab on ``root``, on a free loopback port,
+    with settings that show every cell."""
     port, token = _free_port(), "browser-test"
     settings = root / ".settings"
     # Render every cell (JupyterLab 4 detaches cells scrolled out of view), start the kernel
     # without asking (a "Select Kernel" dialog can otherwise cover a notebook reopened just
     # after its kernel was shut down) and keep the news pop-up from covering the notebook.
-    for plugin, values in (("notebook-extension/tracker", {"windowingMode": "none", "autoStartDefaultKernel": True}),
-                           ("apputils-extension/notification", {"fetchNews": "false"})):
+    for plugin, values in (
+        ("notebook-extension/tracker", {"windowingMode": "none", "autoStartDefaultKernel": True}),
+        ("apputils-extension/notification", {"fetchNews": "false"}),
+    ):
         path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values), encoding="utf-8")
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".config"),
-           "JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / ".config"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     log = open(root / ".lab.log", "w")
     process = subprocess.Popen(
-        [str(BIN / "jupyter"), "lab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={root}",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-         "--LabApp.news_url=None"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        [
+            str(BIN / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            "--LabApp.news_url=None",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/status?token={token}", process)
         yield {"url": f"http://127.0.0.1:{port}", "token": token, "root": root}
@@ -172,8 +200,11 @@ def browser():
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--disable-dev-shm-usage"],
-                                     headless=True)
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, "--disable-dev-shm-usage"],
+            headless=True,
+        )
         try:
             yield chromium
         finally:
@@ -186,7 +217,9 @@ def _end_sessions(server) -> None:
     with urllib.request.urlopen(f"{base}/api/sessions?token={token}") as response:
         sessions = json.load(response)
     for session in sessions:
-        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        request = urllib.request.Request(
+            f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE"
+        )
         urllib.request.urlopen(request).close()
 
 
@@ -218,11 +251,15 @@ def _run_all(page, attempts: int = 4) -> None:
     prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
     for _ in range(attempts):
         dialog = page.locator(".jp-Dialog")
-        assert not dialog.count(), "a dialog covers the notebook: " + " | ".join(dialog.all_inner_texts())
+        assert not dialog.count(), "a dialog covers the notebook: " + " | ".join(
+            dialog.all_inner_texts()
+        )
         page.locator("#jp-MainMenu, #jp-menu-panel").get_by_text("Run", exact=True).first.click()
         page.get_by_text("Run All Cells", exact=True).click()
         deadline = time.monotonic() + 45
-        while time.monotonic() < deadline and not re.search(r"\[(\d+|\*)\]", prompts.first.inner_text()):
+        while time.monotonic() < deadline and not re.search(
+            r"\[(\d+|\*)\]", prompts.first.inner_text()
+        ):
             time.sleep(0.3)
         if re.search(r"\[(\d+|\*)\]", prompts.first.inner_text()):
             break
@@ -231,8 +268,10 @@ def _run_all(page, attempts: int = 4) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         done = page.evaluate("""() => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map((p) => p.innerText);
-            return prompts.every((p) => /\\[\\d+\\]/.test(p)) && !document.body.innerText.includes('Loading widget');
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                .map((p) => p.innerText);
+            return prompts.every((p) => /\\[\\d+\\]/.test(p))
+                && !document.body.innerText.includes('Loading widget');
         }""")
         if done:
             return
@@ -243,8 +282,10 @@ def _run_all(page, attempts: int = 4) -> None:
 def _screenshot(page, name: str) -> None:
     """The whole notebook in one picture: the viewport grows to the notebook's length."""
     width = page.viewport_size["width"]
-    length = page.evaluate(f"(() => {{ const s = document.querySelector('{SCROLLER}'); s.scrollTop = 0; "
-                           "return s.scrollHeight; })()")
+    length = page.evaluate(
+        f"(() => {{ const s = document.querySelector('{SCROLLER}'); s.scrollTop = 0; "
+        "return s.scrollHeight; })()"
+    )
     page.set_viewport_size({"width": width, "height": min(length + 200, 16_000)})
     try:
         page.screenshot(path=str(SHOTS / f"{name}.png"))
@@ -275,7 +316,9 @@ def _shown(select) -> str:
 
 
 def _item(page, item_id: str):
-    return page.locator(".dialectic-item-widget", has=page.locator(f"[aria-label='Item {item_id}']")).first
+    return page.locator(
+        ".dialectic-item-widget", has=page.locator(f"[aria-label='Item {item_id}']")
+    ).first
 
 
 @pytest.mark.parametrize("ui", list(UIS))
@@ -316,7 +359,9 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
         spectrum = _item(page, "ep-020")
         spectrum.locator(".dialectic-spectrum-a").get_by_role("button", name="attuned (0)").click()
         assert _answers(folder, "ep-020", "spectrum") == {"ep-020-a": 0}
-        expect(spectrum.locator(".dialectic-spectrum-a button.mod-active")).to_have_text("attuned (0)")
+        expect(spectrum.locator(".dialectic-spectrum-a button.mod-active")).to_have_text(
+            "attuned (0)"
+        )
 
         marker, keyed = _item(page, "rw-019"), bank.item("rw-019")
         select = marker.locator("select")
@@ -325,7 +370,10 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
         expect(select).to_be_enabled()
         assert _shown(select) == f"choose a {keyed.rupture_type} marker..."
         select.select_option(keyed.marker_3rs.replace("_", " "))
-        assert _answers(folder, "rw-019", "marker") == {"rupture_type": keyed.rupture_type, "marker": keyed.marker_3rs}
+        assert _answers(folder, "rw-019", "marker") == {
+            "rupture_type": keyed.rupture_type,
+            "marker": keyed.marker_3rs,
+        }
 
         pattern, keyed = _item(page, "at-014"), bank.item("at-014")
         pattern.get_by_role("button", name=keyed.attachment_pattern, exact=True).click()
@@ -334,8 +382,12 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
         assert _answers(folder, "at-014", "choose") == keyed.best.response_id
 
         compose = _item(page, "is-023")
-        compose.get_by_placeholder("What would you say?").fill("It sounds as if part of you wants to stop, and part of you came anyway.")
-        compose.locator(".widget-toggle-buttons").first.get_by_role("button", name="4", exact=True).click()
+        compose.get_by_placeholder("What would you say?").fill(
+            "It sounds as if part of you wants to stop, and part of you came anyway."
+        )
+        compose.locator(".widget-toggle-buttons").first.get_by_role(
+            "button", name="4", exact=True
+        ).click()
         compose.get_by_role("button", name="Save my response").click()
         assert _answers(folder, "is-023", "compose")["text"].startswith("It sounds as if")
 
@@ -345,11 +397,17 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
         expect(reflection).to_contain_text("Saved to responses.json")
 
         signal = page.locator(".dialectic-live.widget-toggle-buttons", has_text="heart rate").first
-        chart = page.locator(".jp-OutputArea-child", has=signal).locator(
-            "xpath=following-sibling::*[1]").locator(".vega-embed").element_handle()
+        chart = (
+            page.locator(".jp-OutputArea-child", has=signal)
+            .locator("xpath=following-sibling::*[1]")
+            .locator(".vega-embed")
+            .element_handle()
+        )
         signal.get_by_role("button", name="heart rate").click()
         expect(signal.locator("button.mod-active")).to_have_text("heart rate")
-        page.wait_for_function("(chart) => !chart.isConnected", arg=chart, timeout=30_000)  # redrawn
+        page.wait_for_function(
+            "(chart) => !chart.isConnected", arg=chart, timeout=30_000
+        )  # redrawn
         page.screenshot(path=str(SHOTS / "lab-08-answered-by-mouse.png"))
 
         _open(page, server, "lab", "course/09_my_progress.ipynb", run=True)
@@ -375,8 +433,11 @@ def test_items_answer_to_the_keyboard_with_visible_focus(server, browser):
         _open(page, server, "notebook7", "course/04_rupture_repair.ipynb", run=True)
         # a choice: onto the radio group, Space chooses the focused option
         item = bank.item("rw-011")
-        choice = page.locator(".dialectic-item-widget", has=page.locator(".widget-radio-box")).filter(
-            has=page.locator("[aria-label='Item rw-011']")).first
+        choice = (
+            page.locator(".dialectic-item-widget", has=page.locator(".widget-radio-box"))
+            .filter(has=page.locator("[aria-label='Item rw-011']"))
+            .first
+        )
         radios = choice.locator("input[type=radio]")
         radios.first.focus()
         outline = radios.first.evaluate("(el) => getComputedStyle(el).outlineStyle")
@@ -425,7 +486,9 @@ def test_a_saved_notebook_reopened_later_says_how_to_bring_it_back(server, brows
         expect(stand_in).to_be_visible(timeout=30_000)
         expect(stand_in).to_contain_text("Run All Cells")
         page.wait_for_timeout(5000)  # give a widget error the time to appear, if it would
-        shown = page.locator("body").inner_text()  # what is displayed: text hidden by CSS is left out
+        shown = page.locator(
+            "body"
+        ).inner_text()  # what is displayed: text hidden by CSS is left out
         assert "Error displaying widget" not in shown and "Loading widget" not in shown
         _screenshot(page, f"{ui}-reopened-without-running")
         _run_all(page)

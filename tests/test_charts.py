@@ -48,7 +48,9 @@ def test_renderer_offers_live_spec_and_static_svg():
     chart = charts.alliance_variance()  # drawing a course chart switches the course's renderer on
     assert alt.renderers.active == charts.RENDERER
     bundle, _ = alt.renderers.get()(chart.to_dict())
-    assert "application/vnd.vegalite.v5+json" in bundle and bundle["image/svg+xml"].startswith("<svg")
+    assert "application/vnd.vegalite.v5+json" in bundle and bundle["image/svg+xml"].startswith(
+        "<svg"
+    )
 
 
 def test_alliance_chart_contrasts_meta_analyses_with_the_popular_figure():
@@ -64,7 +66,9 @@ def test_spectrum_axes_read_in_words_and_counts_in_whole_numbers(name):
 
     svg = charts.to_svg(ALL[name]())
     labels = re.findall(r"<(?:text|tspan)[^>]*>([^<]+)</(?:text|tspan)>", svg)
-    assert ("mildly" in labels and "collusive" in labels and "(+2)" in labels) or "mildly collusive (-1)" in labels
+    assert (
+        "mildly" in labels and "collusive" in labels and "(+2)" in labels
+    ) or "mildly collusive (-1)" in labels
     numbers = [t for t in labels if re.fullmatch(r"-?[\d.]+", t)]
     assert numbers and all(float(t).is_integer() for t in numbers), numbers
 

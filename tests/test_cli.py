@@ -17,18 +17,28 @@ from grader.cli import DESCRIPTION, _parser, main
 from tests.conftest import edit_csv
 
 DIALECTIC = str(Path(sys.executable).parent / "dialectic")
-COMMANDS = ["validate-data", "student-bank", "generate-physiology", "data-dictionary",
-            "simulate-cohort", "demo", "answers", "ratings"]
+COMMANDS = [
+    "validate-data",
+    "student-bank",
+    "generate-physiology",
+    "data-dictionary",
+    "simulate-cohort",
+    "demo",
+    "answers",
+    "ratings",
+]
 
 
 @pytest.fixture
 def run(dialectic):
     """``dialectic ARGS...`` in-process, by default expected to succeed."""
+
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = dialectic(*args)
         if check:
             assert result.returncode == 0, result.stderr
         return result
+
     return run
 
 
@@ -58,26 +68,35 @@ def test_the_description_names_every_command(run):
 
 
 def test_course_is_one_option_with_one_help_text():
-    courses = {path: next(a for a in parser._actions if "--course" in a.option_strings)
-               for path, parser in _every_parser(_parser())
-               if any("--course" in a.option_strings for a in parser._actions)}
-    courses.pop("dialectic site")  # there --course is the folder of course notebooks, not a course directory
+    courses = {
+        path: next(a for a in parser._actions if "--course" in a.option_strings)
+        for path, parser in _every_parser(_parser())
+        if any("--course" in a.option_strings for a in parser._actions)
+    }
+    courses.pop(
+        "dialectic site"
+    )  # there --course is the folder of course notebooks, not a course directory
     assert len(courses) == 12
-    assert {a.help for a in courses.values()} == {"nbgrader course directory (default: the current folder)"}
+    assert {a.help for a in courses.values()} == {
+        "nbgrader course directory (default: the current folder)"
+    }
     assert {a.type for a in courses.values()} == {Path}
 
 
-@pytest.mark.parametrize("command, option, function", [
-    (["autograde", "m07"], "workers", "grader.autograde:autograde_cohort"),
-    (["autograde", "m07"], "feedback", "grader.autograde:autograde_cohort"),
-    (["simulate-cohort", "m07"], "students", "grader.simulate:simulate_cohort"),
-    (["simulate-cohort", "m07"], "seed", "grader.simulate:simulate_cohort"),
-    (["demo"], "students", "grader.demo:run_demo"),
-    (["site"], "workers", "grader.site:build"),
-    (["ratings", "agreement"], "top", "grader.agreement:largest_disagreements"),
-    (["items", "review", "simulate", "x.csv"], "harsher", "grader.item_review:simulate_sheet"),
-    (["hub", "start", "--roster", "r.csv"], "port", "grader.hub_run:run_hub"),
-])
+@pytest.mark.parametrize(
+    "command, option, function",
+    [
+        (["autograde", "m07"], "workers", "grader.autograde:autograde_cohort"),
+        (["autograde", "m07"], "feedback", "grader.autograde:autograde_cohort"),
+        (["simulate-cohort", "m07"], "students", "grader.simulate:simulate_cohort"),
+        (["simulate-cohort", "m07"], "seed", "grader.simulate:simulate_cohort"),
+        (["demo"], "students", "grader.demo:run_demo"),
+        (["site"], "workers", "grader.site:build"),
+        (["ratings", "agreement"], "top", "grader.agreement:largest_disagreements"),
+        (["items", "review", "simulate", "x.csv"], "harsher", "grader.item_review:simulate_sheet"),
+        (["hub", "start", "--roster", "r.csv"], "port", "grader.hub_run:run_hub"),
+    ],
+)
 def test_defaults_come_from_the_library(command, option, function):
     """The CLI states no default the library also defines: it reads the function's own."""
     import importlib
@@ -85,8 +104,14 @@ def test_defaults_come_from_the_library(command, option, function):
     default = _parser().parse_args(command).__dict__[option]
     module, name = function.split(":")
     parameter = {"top": "n"}.get(option, option)
-    expected = inspect.signature(getattr(importlib.import_module(module), name)).parameters[parameter].default
-    assert default.function == function and default.value == expected and str(default) == str(expected)
+    expected = (
+        inspect.signature(getattr(importlib.import_module(module), name))
+        .parameters[parameter]
+        .default
+    )
+    assert (
+        default.function == function and default.value == expected and str(default) == str(expected)
+    )
 
 
 def test_autograde_help_shows_the_library_worker_count(run):
@@ -107,7 +132,11 @@ def test_validate_data_json_counts(run):
     for key in ("vignettes", "responses", "by_area", "by_difficulty", "by_split"):
         assert key in counts
     assert counts["vignettes"] == sum(counts["by_area"].values())
-    assert counts["vignettes"] == sum(counts["by_split"].values()) == sum(counts["by_difficulty"].values())
+    assert (
+        counts["vignettes"]
+        == sum(counts["by_split"].values())
+        == sum(counts["by_difficulty"].values())
+    )
     assert counts["physiology"]["dyads"] >= 12
 
 
@@ -119,8 +148,12 @@ def test_validate_data_text_report(run):
 def test_the_installed_script_exits_1_naming_the_bad_row(bank_copy):
     """The one subprocess: the `dialectic` script on the PATH, and the exit codes it gives."""
     edit_csv(bank_copy / "vignettes.csv", 3, "affect_intensity", "11")
-    result = subprocess.run([DIALECTIC, "validate-data", "--bank", str(bank_copy)], capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [DIALECTIC, "validate-data", "--bank", str(bank_copy)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1
     assert "vignettes.csv, row 3" in result.stderr and "'affect_intensity'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -187,7 +220,9 @@ def test_answers_recover_after_several_saves_restores_the_latest(tmp_path, capsy
 def test_answers_recover_names_what_it_could_not_restore(tmp_path, capsys):
     store = AnswerStore(tmp_path)
     store.record("ep-001", "choose", "ep-001-a")
-    store.path.write_text('{"schema_version": 1, "answers": {"ep-001": {}, "rw-014": {"choose": 7', encoding="utf-8")
+    store.path.write_text(
+        '{"schema_version": 1, "answers": {"ep-001": {}, "rw-014": {"choose": 7', encoding="utf-8"
+    )
     code, out, err = _answers(capsys, "recover", str(tmp_path))
     assert code == 1
     assert "1 item answered" in out and "Could not recover: rw-014. Answer these again." in err
@@ -208,15 +243,23 @@ def test_every_path_the_demo_prints_exists(tmp_path, monkeypatch, capsys):
     paths must not be resolved against it a second time."""
     monkeypatch.chdir(tmp_path)
     assignment = "m07_alliance_and_the_spectrum"
-    assert main(["demo", "--out", "demo-course", "--students", "3", "--assignment", assignment]) == 0
+    assert (
+        main(["demo", "--out", "demo-course", "--students", "3", "--assignment", assignment]) == 0
+    )
     out = capsys.readouterr().out
     printed = {}
     for line in out.splitlines():
         label, _, rest = line.strip().partition(":")
         if rest.strip().startswith(("/", "cd /")):
             printed[label] = rest.strip().removeprefix("cd ").split(" && ")[0]
-    assert set(printed) == {"course directory", "gradebook", "grades (CSV)", "feedback (HTML)",
-                            "cohort report", "formgrader"}, out
+    assert set(printed) == {
+        "course directory",
+        "gradebook",
+        "grades (CSV)",
+        "feedback (HTML)",
+        "cohort report",
+        "formgrader",
+    }, out
     course = tmp_path / "demo-course"
     assert printed["course directory"] == str(course) and printed["formgrader"] == str(course)
     assert printed["grades (CSV)"] == str(course / "grades.csv")

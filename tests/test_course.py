@@ -36,9 +36,15 @@ def _ids(path: Path) -> list[str]:
 def test_the_course_has_its_modules_in_order():
     names = [nb.stem for nb in NOTEBOOKS]
     assert names == [
-        "01_orientation", "02_empathic_process", "03_intersubjectivity", "04_rupture_repair",
-        "05_relational_psychoanalysis", "06_attachment_and_the_therapist",
-        "07_alliance_and_the_spectrum", "08_integration", "09_my_progress",
+        "01_orientation",
+        "02_empathic_process",
+        "03_intersubjectivity",
+        "04_rupture_repair",
+        "05_relational_psychoanalysis",
+        "06_attachment_and_the_therapist",
+        "07_alliance_and_the_spectrum",
+        "08_integration",
+        "09_my_progress",
     ]
 
 
@@ -57,10 +63,24 @@ def test_code_cells_only_call_grader(path):
     for source in _cells(path, "code"):
         tree = ast.parse(source)
         for node in ast.walk(tree):
-            assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
-                                         ast.For, ast.While, ast.With, ast.Try)), (path.name, source)
+            assert not isinstance(
+                node,
+                (
+                    ast.FunctionDef,
+                    ast.AsyncFunctionDef,
+                    ast.ClassDef,
+                    ast.Lambda,
+                    ast.For,
+                    ast.While,
+                    ast.With,
+                    ast.Try,
+                ),
+            ), (path.name, source)
             if isinstance(node, ast.Import):
-                assert all(a.name.split(".")[0] == "grader" for a in node.names), (path.name, source)
+                assert all(a.name.split(".")[0] == "grader" for a in node.names), (
+                    path.name,
+                    source,
+                )
             if isinstance(node, ast.ImportFrom):
                 assert (node.module or "").split(".")[0] == "grader", (path.name, source)
 
@@ -70,7 +90,10 @@ def test_module_structure(path):
     text = "\n".join(_cells(path, "markdown"))
     code = "\n".join(_cells(path, "code"))
     for heading in ("Learning objectives", "Summary", "References"):
-        assert re.search(rf"^#+ .*{heading}", text, re.MULTILINE | re.IGNORECASE), (path.name, heading)
+        assert re.search(rf"^#+ .*{heading}", text, re.MULTILINE | re.IGNORECASE), (
+            path.name,
+            heading,
+        )
     assert sum(code.count(f"{w}(") for w in ITEM_WIDGETS) >= 3, path.name
     assert "charts." in code or "PhysiologyExplorer(" in code, f"{path.name} has no chart"
     assert "Reflection(" in code, f"{path.name} has no reflection prompt"
@@ -82,7 +105,9 @@ def test_items_are_practice_items(path):
     """The course is student-facing: it shows practice items only, never assessment items."""
     bank = load_bank()
     for item_id in _ids(path):
-        assert bank.item(item_id).split == "practice", f"{path.name} shows assessment item {item_id}"
+        assert bank.item(item_id).split == "practice", (
+            f"{path.name} shows assessment item {item_id}"
+        )
 
 
 def test_no_practice_item_is_taught_twice():
@@ -99,13 +124,19 @@ def test_module_executes_headless(path, tmp_path):
     """Run every cell in a real kernel, in a scratch folder, within the time budget."""
     shutil.copy(path, tmp_path / path.name)
     nb = nbformat.read(tmp_path / path.name, as_version=4)
-    client = NotebookClient(nb, timeout=MODULE_BUDGET_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb,
+        timeout=MODULE_BUDGET_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     started = time.monotonic()
     client.execute()
     elapsed = time.monotonic() - started
     assert elapsed < MODULE_BUDGET_S, f"{path.name} took {elapsed:.1f} s"
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert not errors
     # merely showing items must not write answers
     assert not (tmp_path / "responses.json").exists()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import tomllib
 
+import tomllib
 import yaml
 
 from grader.paths import REPO_ROOT
@@ -25,8 +25,11 @@ def _conda_specs() -> dict[str, str]:
     entries = []
     for entry in env["dependencies"]:
         # packages conda-forge lacks are listed under pip:, in pip's own syntax
-        entries += [e.replace("==", "=", 1) for e in entry.get("pip", []) if not e.startswith("-")] \
-            if isinstance(entry, dict) else [entry]
+        entries += (
+            [e.replace("==", "=", 1) for e in entry.get("pip", []) if not e.startswith("-")]
+            if isinstance(entry, dict)
+            else [entry]
+        )
     for entry in entries:
         name, spec = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", entry).groups()
         if name not in ("python", "pip"):
@@ -44,9 +47,13 @@ def _as_pip(conda_spec: str) -> str:
 
 def test_same_packages_and_versions():
     pip, conda = _pip_specs(), _conda_specs()
-    assert sorted(pip) == sorted(conda), "environment.yml and pyproject.toml list different packages"
+    assert sorted(pip) == sorted(conda), (
+        "environment.yml and pyproject.toml list different packages"
+    )
     for name, spec in pip.items():
-        assert _as_pip(conda[name]) == spec, f"{name}: pyproject {spec!r} vs environment.yml {conda[name]!r}"
+        assert _as_pip(conda[name]) == spec, (
+            f"{name}: pyproject {spec!r} vs environment.yml {conda[name]!r}"
+        )
 
 
 def test_installed_versions_satisfy_the_pins():
@@ -55,4 +62,6 @@ def test_installed_versions_satisfy_the_pins():
     from packaging.specifiers import SpecifierSet
 
     for name, spec in _pip_specs().items():
-        assert version(name) in SpecifierSet(spec), f"{name} {version(name)} does not satisfy {spec}"
+        assert version(name) in SpecifierSet(spec), (
+            f"{name} {version(name)} does not satisfy {spec}"
+        )

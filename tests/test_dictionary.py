@@ -27,8 +27,14 @@ def test_key_columns_are_marked():
     responses = load_dictionary(BANK / "responses.schema.yaml")
     assert set(vignettes.key_columns) == {"rupture_type", "marker_3rs", "attachment_pattern"}
     assert set(responses.key_columns) == {
-        "spectrum_position", "carkhuff_level", "resonance", "regulation",
-        "resolution_strategy", "rationale", "safety_note"}
+        "spectrum_position",
+        "carkhuff_level",
+        "resonance",
+        "regulation",
+        "resolution_strategy",
+        "rationale",
+        "safety_note",
+    }
 
 
 def test_typed_frame():
@@ -90,7 +96,10 @@ def test_unparseable_csv(tmp_path):
 
 def test_malformed_dictionary_is_reported(tmp_path):
     path = tmp_path / "bad.schema.yaml"
-    path.write_text("dictionary_format: 1\ntable: t\nfile: t.csv\ndescription: d\nschema_version: 1\n"
-                    "columns:\n  - name: a\n    type: colour\n    meaning: m\n", encoding="utf-8")
+    path.write_text(
+        "dictionary_format: 1\ntable: t\nfile: t.csv\ndescription: d\nschema_version: 1\n"
+        "columns:\n  - name: a\n    type: colour\n    meaning: m\n",
+        encoding="utf-8",
+    )
     with pytest.raises(DataValidationError, match="type 'colour'"):
         load_dictionary(path)

@@ -22,17 +22,20 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.simulate import keyed_answers, simulate_cohort, tasks_of
 from grader.itembank import load_bank
 from grader.paths import REPO_ROOT
 from grader.rubric import as_markdown as rubric_markdown
 from grader.scoring import score
+from grader.simulate import keyed_answers, simulate_cohort, tasks_of
 
 EXERCISES = REPO_ROOT / "exercises"
 ASSIGNMENTS = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir())
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 # nbgrader runs `alembic` by name: the environment's bin/ must be on PATH
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+}
 COHORT, SEED = 10, 2026  # every assertion is per student: ten of them exercise it as well as thirty
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
@@ -47,11 +50,16 @@ def _grade_cells(nb) -> list:
 
 # -- shape ---------------------------------------------------------------------------------
 
+
 def test_one_assignment_per_content_module():
     assert ASSIGNMENTS == [
-        "m02_empathic_process", "m03_intersubjectivity", "m04_rupture_repair",
-        "m05_relational_psychoanalysis", "m06_attachment_and_the_therapist",
-        "m07_alliance_and_the_spectrum", "m08_integration",
+        "m02_empathic_process",
+        "m03_intersubjectivity",
+        "m04_rupture_repair",
+        "m05_relational_psychoanalysis",
+        "m06_attachment_and_the_therapist",
+        "m07_alliance_and_the_spectrum",
+        "m08_integration",
     ]
 
 
@@ -70,11 +78,21 @@ def test_assignment_shape(assignment):
         assert bank.item(item_id).split == "assessment", f"{item_id} is not an assessment item"
     for cell in grades:
         if cell.cell_type == "code":
-            assert cell.source.lstrip().startswith('"""'), f"{cell.metadata['nbgrader']['grade_id']} has no docstring"
-            assert HIDDEN.search(cell.source), f"{cell.metadata['nbgrader']['grade_id']} has no hidden tests"
-    code_tasks = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+            assert cell.source.lstrip().startswith('"""'), (
+                f"{cell.metadata['nbgrader']['grade_id']} has no docstring"
+            )
+            assert HIDDEN.search(cell.source), (
+                f"{cell.metadata['nbgrader']['grade_id']} has no hidden tests"
+            )
+    code_tasks = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    ]
     assert code_tasks and all("### BEGIN SOLUTION" in c.source for c in code_tasks)
-    written = [c for c in grades if c.cell_type == "markdown" and c.metadata["nbgrader"].get("solution")]
+    written = [
+        c for c in grades if c.cell_type == "markdown" and c.metadata["nbgrader"].get("solution")
+    ]
     assert written, "needs a manually graded written answer"
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert rubric_markdown() in text, "the rubric shown must be grader.rubric's"
@@ -97,8 +115,11 @@ def test_assignments_do_not_share_items():
 
 # -- the pipeline --------------------------------------------------------------------------
 
+
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([NBGRADER, *args], cwd=course, capture_output=True, text=True, timeout=3000, env=ENV)
+    result = subprocess.run(
+        [NBGRADER, *args], cwd=course, capture_output=True, text=True, timeout=3000, env=ENV
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -113,7 +134,8 @@ def course(tmp_path_factory) -> Path:
 
 
 def _hand_in(course: Path, assignment: str, student: str, *, solved: bool) -> None:
-    """The model solution (keyed answers, solution code, best response as the written answer) or a blank copy."""
+    """The model solution (keyed answers, solution code, best response as the written answer)
+    or a blank copy."""
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
     released = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
@@ -126,8 +148,12 @@ def _hand_in(course: Path, assignment: str, student: str, *, solved: bool) -> No
             if meta.get("solution") and cell.cell_type == "code":
                 cell.source = by_id[meta["grade_id"]].source
             elif meta.get("solution"):
-                cell.source = bank.item(meta["grade_id"].removeprefix("free_text_").replace("_", "-")).best.text
-        (folder / "responses.json").write_text(json.dumps(keyed_answers(released)), encoding="utf-8")
+                cell.source = bank.item(
+                    meta["grade_id"].removeprefix("free_text_").replace("_", "-")
+                ).best.text
+        (folder / "responses.json").write_text(
+            json.dumps(keyed_answers(released)), encoding="utf-8"
+        )
     nbformat.write(released, folder / f"{assignment}.ipynb")
 
 
@@ -143,8 +169,9 @@ def _expected_item_points(folder: Path, nb) -> dict[str, float]:
             continue
         item_id, task = found.groups()
         entry = answers.get(item_id, {}).get(task)
-        expected[meta["grade_id"]] = (score(item_id, task, entry["value"], points=meta["points"]).points
-                                      if entry else 0.0)
+        expected[meta["grade_id"]] = (
+            score(item_id, task, entry["value"], points=meta["points"]).points if entry else 0.0
+        )
     return expected
 
 
@@ -152,15 +179,34 @@ def _expected_item_points(folder: Path, nb) -> dict[str, float]:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_pipeline_end_to_end(course, assignment):
     _nbgrader(course, "generate_assignment", assignment, "--force")
-    _nbgrader(course, "release_assignment", assignment, "--force", f"--Exchange.root={course / 'exchange'}")
+    _nbgrader(
+        course,
+        "release_assignment",
+        assignment,
+        "--force",
+        f"--Exchange.root={course / 'exchange'}",
+    )
     release = course / "release" / assignment
     _assert_release_holds_no_keys(release, assignment)
 
     simulate_cohort(course, assignment, COHORT, SEED)
     _hand_in(course, assignment, "solution", solved=True)
     _hand_in(course, assignment, "blank", solved=False)
-    graded = subprocess.run([str(Path(sys.executable).parent / "dialectic"), "autograde", assignment, "--force",
-                             "--feedback", "full", "--course", str(course)], env=ENV, capture_output=True, text=True)
+    graded = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dialectic"),
+            "autograde",
+            assignment,
+            "--force",
+            "--feedback",
+            "full",
+            "--course",
+            str(course),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert f"{COHORT + 2} graded, 0 could not be graded" in graded.stdout
     _nbgrader(course, "generate_feedback", assignment, "--force")
@@ -168,9 +214,12 @@ def test_pipeline_end_to_end(course, assignment):
     _nbgrader(course, "export", f"--to={export}", f"--assignment=['{assignment}']")
 
     source = _notebook(assignment)
-    autograded_max = sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(source) if c.cell_type == "code")
+    autograded_max = sum(
+        c.metadata["nbgrader"]["points"] for c in _grade_cells(source) if c.cell_type == "code"
+    )
     students = [f"s{n:03d}" for n in range(1, COHORT + 1)]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+
         def auto(student: str) -> dict[str, float]:
             notebook = gb.find_submission_notebook(assignment, assignment, student)
             return {g.name: g.auto_score for g in notebook.grades if g.cell.cell_type == "code"}
@@ -184,7 +233,9 @@ def test_pipeline_end_to_end(course, assignment):
                 assert got[grade_id] == pytest.approx(points), (student, grade_id)
 
     _assert_feedback_teaches(course, assignment, source)
-    assert not list((course / "feedback").rglob(".dialectic*")), "grader bookkeeping reached the students"
+    assert not list((course / "feedback").rglob(".dialectic*")), (
+        "grader bookkeeping reached the students"
+    )
     with open(export, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["student_id"] for r in rows} >= {"solution", "blank", *students}
@@ -213,14 +264,24 @@ def _assert_release_holds_no_keys(release: Path, assignment: str) -> None:
 
 
 def _assert_feedback_teaches(course: Path, assignment: str, source) -> None:
-    page = (course / "feedback" / "solution" / assignment / f"{assignment}.html").read_text(encoding="utf-8")
+    page = (course / "feedback" / "solution" / assignment / f"{assignment}.html").read_text(
+        encoding="utf-8"
+    )
     text = html.unescape(page)
     bank = load_bank()
     for item_id, _ in tasks_of(source):
-        assert bank.item(item_id).best.rationale in text, f"feedback lacks the rationale of {item_id}"
-    assert "<svg" in page or "data:image/svg+xml;base64," in page, "feedback should show the charts as images"
-    hidden = {line.strip() for block in HIDDEN.findall("\n".join(c.source for c in source.cells))
-              for line in block.splitlines() if len(line.strip()) > 12}
+        assert bank.item(item_id).best.rationale in text, (
+            f"feedback lacks the rationale of {item_id}"
+        )
+    assert "<svg" in page or "data:image/svg+xml;base64," in page, (
+        "feedback should show the charts as images"
+    )
+    hidden = {
+        line.strip()
+        for block in HIDDEN.findall("\n".join(c.source for c in source.cells))
+        for line in block.splitlines()
+        if len(line.strip()) > 12
+    }
     assert not [line for line in hidden if line in text], "feedback shows hidden test code"
     for student in ("s001", "blank"):
         assert (course / "feedback" / student / assignment / f"{assignment}.html").exists()
@@ -235,8 +296,12 @@ def test_validate_names_unanswered_items(course):
         _hand_in(course, assignment, "blank", solved=False)
     complete = course / "submitted" / "solution" / assignment / f"{assignment}.ipynb"
     blank = course / "submitted" / "blank" / assignment / f"{assignment}.ipynb"
-    passed = subprocess.run([NBGRADER, "validate", str(complete)], capture_output=True, text=True, timeout=600, env=ENV)
+    passed = subprocess.run(
+        [NBGRADER, "validate", str(complete)], capture_output=True, text=True, timeout=600, env=ENV
+    )
     assert "Success! Your notebook passes all the tests." in passed.stdout, passed.stdout[-2000:]
-    failed = subprocess.run([NBGRADER, "validate", str(blank)], capture_output=True, text=True, timeout=600, env=ENV)
+    failed = subprocess.run(
+        [NBGRADER, "validate", str(blank)], capture_output=True, text=True, timeout=600, env=ENV
+    )
     for item_id, _ in tasks_of(_notebook(assignment)):
         assert f"Item {item_id} is not answered yet" in failed.stdout, failed.stdout[-2000:]

@@ -12,7 +12,9 @@ from grader.file_lock import LockHeld, locked
 
 def test_a_held_lock_refuses_a_caller_that_will_not_wait(tmp_path):
     lock = tmp_path / "folder" / "run.lock"
-    with locked(lock):  # flock belongs to the open file, so a second open conflicts even in one process
+    with locked(
+        lock
+    ):  # flock belongs to the open file, so a second open conflicts even in one process
         with pytest.raises(LockHeld, match="Another run is going"):
             with locked(lock, wait=False, held="Another run is going."):
                 pass

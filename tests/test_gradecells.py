@@ -32,7 +32,10 @@ def test_item_test_cell_has_a_visible_check_and_hidden_scoring():
 @pytest.mark.parametrize("notebook", EXERCISES, ids=lambda p: p.parent.name)
 def test_every_item_test_cell_is_generated_from_the_one_function(notebook):
     stale = gradecells.sync_item_tests(notebook)
-    assert not stale, f"{notebook.name}: {stale} differ from gradecells.item_test_source; run `dialectic sync-tests`"
+    assert not stale, (
+        f"{notebook.name}: {stale} differ from "
+        "gradecells.item_test_source; run `dialectic sync-tests`"
+    )
 
 
 @pytest.mark.parametrize("notebook", EXERCISES, ids=lambda p: p.parent.name)
@@ -40,8 +43,14 @@ def test_every_code_task_hands_its_values_out(notebook):
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
-    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-             and not c.metadata["nbgrader"].get("solution") and not gradecells.parse_item(c.metadata["nbgrader"]["grade_id"])]
+    tests = [
+        c
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+        and c.cell_type == "code"
+        and not c.metadata["nbgrader"].get("solution")
+        and not gradecells.parse_item(c.metadata["nbgrader"]["grade_id"])
+    ]
     assert tests
     for cell in tests:
         assert gradecells.is_code_check(cell.source), cell.metadata["nbgrader"]["grade_id"]
@@ -49,5 +58,6 @@ def test_every_code_task_hands_its_values_out(notebook):
 
 
 def test_handed_names():
-    assert gradecells.handed_names("x = 1\nhand_in(a=a, b=b)\n### BEGIN HIDDEN TESTS\nhand_in(c=c)\n"
-                                   "### END HIDDEN TESTS\n") == ["a", "b"]
+    assert gradecells.handed_names(
+        "x = 1\nhand_in(a=a, b=b)\n### BEGIN HIDDEN TESTS\nhand_in(c=c)\n### END HIDDEN TESTS\n"
+    ) == ["a", "b"]

@@ -18,8 +18,10 @@ def _round_trip(value, tmp_path):
 
 
 def test_frames_and_series_keep_labels_names_and_dtypes(tmp_path):
-    frame = pd.DataFrame({"responses": [3, 4], "mean_carkhuff": [2.5, float("nan")]},
-                         index=pd.Index([-2, -1], name="spectrum_position"))
+    frame = pd.DataFrame(
+        {"responses": [3, 4], "mean_carkhuff": [2.5, float("nan")]},
+        index=pd.Index([-2, -1], name="spectrum_position"),
+    )
     back = _round_trip(frame, tmp_path)
     assert list(back.index) == [-2, -1] and back.index.name == "spectrum_position"
     assert list(back.columns) == ["responses", "mean_carkhuff"]
@@ -55,10 +57,16 @@ def test_a_str_subclass_arrives_as_its_characters(tmp_path):
     assert type(back) is str and back != "xyz"
 
 
-@pytest.mark.parametrize("text", ["not json", json.dumps({"schema_version": 1, "name": "other", "value": 1}),
-                                  json.dumps({"schema_version": 1, "name": "value", "value": {"$": "pickle"}}),
-                                  json.dumps({"schema_version": 9, "name": "value", "value": 1}),
-                                  "[" * 100000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        json.dumps({"schema_version": 1, "name": "other", "value": 1}),
+        json.dumps({"schema_version": 1, "name": "value", "value": {"$": "pickle"}}),
+        json.dumps({"schema_version": 9, "name": "value", "value": 1}),
+        "[" * 100000,
+    ],
+)
 def test_a_malformed_hand_in_is_refused_with_its_file_named(tmp_path, text):
     (tmp_path / "value.json").write_text(text, encoding="utf-8")
     with pytest.raises(handin.HandInError, match="value.json"):

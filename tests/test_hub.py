@@ -26,7 +26,6 @@ import pytest
 import requests
 
 from grader.cli import main
-from grader.simulate import keyed_answers
 from grader.errors import GraderError
 from grader.hub import (
     HubLayout,
@@ -41,6 +40,7 @@ from grader.hub import (
     setup_courses,
 )
 from grader.paths import REPO_ROOT
+from grader.simulate import keyed_answers
 
 PREFIX = Path(os.environ.get("DIALECTIC_HUB_PREFIX", "/opt/dialectic-hub"))
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -154,9 +154,15 @@ def test_loopback_addresses(host, loopback):
 
 
 def test_settings_travel_to_the_hub_through_the_environment():
-    settings = HubSettings(root=Path("/srv/x"), roster=Path("/srv/r.csv"), auth="pam",
-                           service_port=9100, hub_api_port=9101, proxy_api_port=9102,
-                           admin_token="t")
+    settings = HubSettings(
+        root=Path("/srv/x"),
+        roster=Path("/srv/r.csv"),
+        auth="pam",
+        service_port=9100,
+        hub_api_port=9101,
+        proxy_api_port=9102,
+        admin_token="t",
+    )
     assert HubSettings.from_environment(settings.to_environment()) == settings
 
 

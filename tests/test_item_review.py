@@ -44,15 +44,21 @@ def panel(tmp_path_factory, bank):
     col = {name: header.index(name) for name in header}
     response_rows = [i for i, r in enumerate(rows) if r[col["kind"]] == "response"]
     vignette_rows = [i for i, r in enumerate(rows) if r[col["kind"]] == "vignette"]
-    rows[response_rows[0]][col["position"]] = "3"                    # off the scale
-    rows[response_rows[1]][col["unsafe"]] = "x"                      # unsafe without a reason
+    rows[response_rows[0]][col["position"]] = "3"  # off the scale
+    rows[response_rows[1]][col["unsafe"]] = "x"  # unsafe without a reason
     rows[response_rows[1]][col["unsafe_reason"]] = ""
-    rows[response_rows[2]][col["text"]] += " (edited)"               # text changed
-    rows[vignette_rows[1]][col["relevance"]] = "high"                # not 1-4
-    rows[response_rows[3]][col["response"]] = "R-00000000"           # unknown code
+    rows[response_rows[2]][col["text"]] += " (edited)"  # text changed
+    rows[vignette_rows[1]][col["relevance"]] = "high"  # not 1-4
+    rows[response_rows[3]][col["response"]] = "R-00000000"  # unknown code
     _write(bad, rows)
     reports = [import_sheet(course, sheet, bank=bank) for sheet in exported.sheets]
-    bad_rows = {response_rows[0], response_rows[1], response_rows[2], vignette_rows[1], response_rows[3]}
+    bad_rows = {
+        response_rows[0],
+        response_rows[1],
+        response_rows[2],
+        vignette_rows[1],
+        response_rows[3],
+    }
     return course, exported, reports, bad_rows
 
 
@@ -122,7 +128,11 @@ def test_a_changed_rating_conflicts_unless_replaced(panel, bank, tmp_path):
     sheet = tmp_path / "review-R02.csv"
     _write(sheet, rows)
     report = import_sheet(course, sheet, bank=bank)
-    assert len(report.conflicts) == 1 and report.replaced == 0 and "--replace" in str(report.conflicts[0])
+    assert (
+        len(report.conflicts) == 1
+        and report.replaced == 0
+        and "--replace" in str(report.conflicts[0])
+    )
     report = import_sheet(course, sheet, bank=bank, replace=True)
     assert report.replaced == 1 and report.ok
 
@@ -132,24 +142,31 @@ def test_the_panel_figures(panel, bank, tmp_path):
     tables = review_tables(load_reviews(course), bank)
     assert len(tables.vignettes) == 12
     assert set(tables.responses["response_id"]) == {
-        r.response_id for i in exported.vignettes for r in bank.item(i).responses}
-    figures = dict(zip(tables.bank["figure"], tables.bank["value"]))
+        r.response_id for i in exported.vignettes for r in bank.item(i).responses
+    }
+    figures = dict(zip(tables.bank["figure"], tables.bank["value"], strict=True))
     assert figures["reviewers"] == "4"
     assert 0.75 <= float(figures["S-CVI/Ave"]) <= 1
-    assert figures["CVR critical value"] == ""   # four cannot reach p < .05
+    assert figures["CVR critical value"] == ""  # four cannot reach p < .05
     assert float(figures["Krippendorff's alpha, panel"]) > 0.8
     # the simulated panel places one-step keys two steps off: some keys are flagged milder
     assert int(figures["key milder than panel majority"]) > 0
     paths = write_report(tables, tmp_path / "review.html", bank=bank)
-    assert [p.name for p in paths] == ["review.html", "review.bank.csv", "review.vignettes.csv",
-                                       "review.responses.csv"]
+    assert [p.name for p in paths] == [
+        "review.html",
+        "review.bank.csv",
+        "review.vignettes.csv",
+        "review.responses.csv",
+    ]
     page = paths[0].read_text(encoding="utf-8")
     assert "data-table='review_bank'" in page and "S-CVI/Ave" in page and "<script" not in page
     assert pd.read_csv(paths[3])["response_id"].nunique() == len(tables.responses)
 
 
 def _store(rows):
-    frame = pd.DataFrame(rows, columns=["reviewer", "item_id", "response_id", "measure", "value", "note"])
+    frame = pd.DataFrame(
+        rows, columns=["reviewer", "item_id", "response_id", "measure", "value", "note"]
+    )
     return frame.assign(version=1, imported_at="2026-11-30T00:00:00+00:00")
 
 
@@ -161,26 +178,36 @@ def test_flags_follow_their_definitions(bank):
     mild = next(rid for rid, k in keys.items() if abs(k) == 1)
     strong = next(rid for rid, k in keys.items() if k == -2)
     attuned = next(rid for rid, k in keys.items() if k == 0)
-    placements[strong] = [-1, -1, -2]            # key harsher than the majority
-    placements[attuned] = [1, 1, 0]              # panel majority confrontational: direction
-    placements[mild] = [2 * keys[mild]] * 3     # key milder than the majority
+    placements[strong] = [-1, -1, -2]  # key harsher than the majority
+    placements[attuned] = [1, 1, 0]  # panel majority confrontational: direction
+    placements[mild] = [2 * keys[mild]] * 3  # key milder than the majority
     other = next(rid for rid in keys if rid not in (strong, attuned, mild))
-    placements[other] = [keys[other], 2, -1]     # no majority: low agreement
+    placements[other] = [keys[other], 2, -1]  # no majority: low agreement
     rows = []
     for reviewer in ("R1", "R2", "R3"):
-        rows += [(reviewer, "ep-001", "", "relevance", "4", ""), (reviewer, "ep-001", "", "essential", "essential", ""),
-                 (reviewer, "ep-001", "", "best", item.best.response_id, "")]
+        rows += [
+            (reviewer, "ep-001", "", "relevance", "4", ""),
+            (reviewer, "ep-001", "", "essential", "essential", ""),
+            (reviewer, "ep-001", "", "best", item.best.response_id, ""),
+        ]
     for rid, values in placements.items():
-        rows += [(f"R{i}", "ep-001", rid, "position", str(v), "") for i, v in enumerate(values, start=1)]
+        rows += [
+            (f"R{i}", "ep-001", rid, "position", str(v), "") for i, v in enumerate(values, start=1)
+        ]
     rows.append(("R2", "ep-001", strong, "unsafe", "yes", "shaming"))
     tables = review_tables(_store(rows), bank)
-    flags = dict(zip(tables.responses["response_id"], tables.responses["flags"]))
+    flags = dict(zip(tables.responses["response_id"], tables.responses["flags"], strict=True))
     assert flags[strong] == "key one step harsher than the panel majority"
     assert flags[attuned].startswith("direction: key attuned, panel majority confrontational")
     assert "low panel agreement" in flags[other]
     assert flags[mild] == "key one step milder than the panel majority"
     row = tables.vignettes.iloc[0]
-    assert (row["i_cvi"], row["best_agreement"], row["essential"], row["cvr"]) == (1.0, 1.0, "3/3", 1.0)
+    assert (row["i_cvi"], row["best_agreement"], row["essential"], row["cvr"]) == (
+        1.0,
+        1.0,
+        "3/3",
+        1.0,
+    )
     assert row["unsafe_flags"] == 1
     assert tables.responses.set_index("response_id").at[strong, "unsafe_reasons"] == "shaming"
 
@@ -198,14 +225,23 @@ def test_recording_the_review_in_the_bank(panel, bank_copy):
     assert item.version == copy.item(recorded[0]).version, "figures are not keys: no version bump"
     from grader.analytics import with_review_status
 
-    analysis = pd.DataFrame({"item_id": [recorded[0], others_id(after, recorded)], "p": [0.5, 0.7],
-                             "discrimination": [0.3, 0.1], "flags": ["", ""]})
+    analysis = pd.DataFrame(
+        {
+            "item_id": [recorded[0], others_id(after, recorded)],
+            "p": [0.5, 0.7],
+            "discrimination": [0.3, 0.1],
+            "flags": ["", ""],
+        }
+    )
     shown = with_review_status(analysis, after)
     assert list(shown.columns)[:4] == ["item_id", "p", "discrimination", "review"]
     assert shown["review"].tolist() == ["expert reviewed", "author keyed"]
     assert shown["panel"].iloc[0] == 4 and pd.isna(shown["panel I-CVI"].iloc[1])
     others = [i for i in after.ids() if i not in recorded]
-    assert all(after.item(i).review_status == "author_keyed" and after.item(i).review_icvi is None for i in others)
+    assert all(
+        after.item(i).review_status == "author_keyed" and after.item(i).review_icvi is None
+        for i in others
+    )
 
 
 def others_id(bank, recorded):
@@ -223,20 +259,80 @@ def test_review_figures_without_the_status_are_refused(bank_copy):
 
 def test_cli_round_trip(tmp_path, capsys):
     course = tmp_path / "course"
-    assert main(["items", "review", "export", "--reviewers", "2", "--area", "rupture_withdrawal",
-                 "--sample", "5", "--seed", "1", "--out", str(tmp_path / "sheets"), "--course", str(course)]) == 0
+    assert (
+        main(
+            [
+                "items",
+                "review",
+                "export",
+                "--reviewers",
+                "2",
+                "--area",
+                "rupture_withdrawal",
+                "--sample",
+                "5",
+                "--seed",
+                "1",
+                "--out",
+                str(tmp_path / "sheets"),
+                "--course",
+                str(course),
+            ]
+        )
+        == 0
+    )
     assert "2 blind review sheet(s) of 5 vignettes" in capsys.readouterr().out
     for i in (1, 2):
         sheet = tmp_path / "sheets" / f"review-R0{i}.csv"
-        assert main(["items", "review", "simulate", str(sheet), "--seed", str(i), "--course", str(course)]) == 0
+        assert (
+            main(
+                [
+                    "items",
+                    "review",
+                    "simulate",
+                    str(sheet),
+                    "--seed",
+                    str(i),
+                    "--course",
+                    str(course),
+                ]
+            )
+            == 0
+        )
         assert main(["items", "review", "import", str(sheet), "--course", str(course)]) == 0
     capsys.readouterr()
-    assert main(["items", "review", "report", "--out", str(tmp_path / "r.html"), "--course", str(course)]) == 0
+    assert (
+        main(
+            [
+                "items",
+                "review",
+                "report",
+                "--out",
+                str(tmp_path / "r.html"),
+                "--course",
+                str(course),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Review of 5 vignettes by 2 reviewers" in out and "S-CVI/Ave" in out
     assert (tmp_path / "r.vignettes.csv").exists()
-    assert main(["items", "review", "import", str(tmp_path / "nothing.csv"), "--reviewer", "R01",
-                 "--course", str(course)]) == 1
+    assert (
+        main(
+            [
+                "items",
+                "review",
+                "import",
+                str(tmp_path / "nothing.csv"),
+                "--reviewer",
+                "R01",
+                "--course",
+                str(course),
+            ]
+        )
+        == 1
+    )
     assert "no such file" in capsys.readouterr().err
 
 
@@ -249,7 +345,9 @@ def test_the_report_reads_in_a_browser(panel, bank, tmp_path):
     from tests.test_lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
     course, _, _, _ = panel
-    page_path = write_report(review_tables(load_reviews(course), bank), tmp_path / "review.html", bank=bank)[0]
+    page_path = write_report(
+        review_tables(load_reviews(course), bank), tmp_path / "review.html", bank=bank
+    )[0]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -268,15 +366,18 @@ def test_the_report_reads_in_a_browser(panel, bank, tmp_path):
             for (const row of document.querySelectorAll('tr')) {
                 const cells = [...row.children].map(c => c.getBoundingClientRect());
                 for (let i = 1; i < cells.length; i++)
-                    if (cells[i].left < cells[i - 1].right - 1) out.overlaps.push(row.textContent.slice(0, 40));
+                    if (cells[i].left < cells[i - 1].right - 1)
+                        out.overlaps.push(row.textContent.slice(0, 40));
             }
             // a word never breaks mid-word: every cell is at least as wide as its longest word
             const ctx = document.createElement('canvas').getContext('2d');
             for (const cell of document.querySelectorAll('table[data-table^=review] td')) {
                 const style = getComputedStyle(cell);
                 ctx.font = style.font;
-                const longest = Math.max(0, ...cell.textContent.split(/\\s+/).map(w => ctx.measureText(w).width));
-                const inner = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                const words = cell.textContent.split(/\\s+/);
+                const longest = Math.max(0, ...words.map(w => ctx.measureText(w).width));
+                const inner = cell.clientWidth - parseFloat(style.paddingLeft)
+                    - parseFloat(style.paddingRight);
                 if (longest > inner + 1) out.broken.push(cell.textContent.slice(0, 40));
             }
             return out;

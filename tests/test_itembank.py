@@ -20,7 +20,12 @@ def bank():
 def test_counts_meet_the_curriculum(bank):
     counts = bank.counts()
     by_area = counts["by_area"]
-    for area in ("empathic_process", "intersubjectivity", "rupture_withdrawal", "rupture_confrontation"):
+    for area in (
+        "empathic_process",
+        "intersubjectivity",
+        "rupture_withdrawal",
+        "rupture_confrontation",
+    ):
         assert by_area[area] >= 24, area
     assert by_area["attachment"] >= 16
     assert counts["vignettes"] == sum(by_area.values()) >= 112
@@ -151,12 +156,16 @@ def test_response_to_a_missing_item_leaves_a_short_item(bank_copy):
     row = int(frame.index[frame["item_id"] == item][-1]) + 1
     edit_csv(bank_copy / "responses.csv", row, "item_id", "ep-999")
     message = _reload_error(bank_copy)
-    assert f"responses.csv, row {row}, item ep-999, column 'item_id': names item 'ep-999'" in message
+    assert (
+        f"responses.csv, row {row}, item ep-999, column 'item_id': names item 'ep-999'" in message
+    )
     assert f"item {item}, column 'item_id': has 3 candidate responses; 4 or 5 are needed" in message
 
 
 def test_wrong_manifest_version(bank_copy):
-    (bank_copy / "bank.yaml").write_text("schema_version: 9\nedition: instructor\n", encoding="utf-8")
+    (bank_copy / "bank.yaml").write_text(
+        "schema_version: 9\nedition: instructor\n", encoding="utf-8"
+    )
     assert "schema_version is 9" in _reload_error(bank_copy)
 
 
@@ -175,7 +184,7 @@ def test_student_items_without_keys_refuse_best(bank_copy, tmp_path):
     bank = load_bank(student)
     assessment = bank.ids(split="assessment")[0]
     with pytest.raises(KeyUnavailableError, match="student edition"):
-        bank.item(assessment).best
+        bank.item(assessment).best  # noqa: B018 (reading the property is what raises)
 
 
 def test_best_response_is_not_betrayed_by_its_length(bank):
@@ -187,5 +196,9 @@ def test_best_response_is_not_betrayed_by_its_length(bank):
         best = len(item.best.text)
         longest += best == lengths[-1] and lengths.count(best) == 1
         shortest += best == lengths[0] and lengths.count(best) == 1
-    assert longest <= 0.4 * len(bank), f"best is the longest option in {longest} of {len(bank)} items"
-    assert shortest <= 0.3 * len(bank), f"best is the shortest option in {shortest} of {len(bank)} items"
+    assert longest <= 0.4 * len(bank), (
+        f"best is the longest option in {longest} of {len(bank)} items"
+    )
+    assert shortest <= 0.3 * len(bank), (
+        f"best is the shortest option in {shortest} of {len(bank)} items"
+    )

@@ -36,13 +36,15 @@ def test_the_current_key_is_the_latest_change(bank, history):
     for (response_id, column), chain in history.groupby(["response_id", "column"], observed=True):
         latest = chain.sort_values("version").iloc[-1]
         now = getattr(bank.response(response_id), column)
-        assert str(now if now is not None else "") == str(latest["new_value"] if pd.notna(latest["new_value"]) else "")
+        assert str(now if now is not None else "") == str(
+            latest["new_value"] if pd.notna(latest["new_value"]) else ""
+        )
 
 
 def test_the_rekeying_counts(history):
     """What the re-keying of version 2 changed (reported in KEYING_RUBRIC.md)."""
     moves = history[history["column"] == "spectrum_position"]
-    pairs = list(zip(moves["old_value"].astype(int), moves["new_value"].astype(int)))
+    pairs = list(zip(moves["old_value"].astype(int), moves["new_value"].astype(int), strict=True))
     further = sum(abs(new) > abs(old) for old, new in pairs)
     assert all((old > 0) == (new > 0) and abs(abs(new) - abs(old)) == 1 for old, new in pairs)
     assert (len(pairs), further, len(pairs) - further) == (85, 84, 1)
@@ -84,7 +86,9 @@ def test_an_unrecorded_edit_of_a_changed_key_is_refused(bank_copy):
 
 def test_a_change_without_a_reason_is_refused(bank_copy):
     edit_csv(bank_copy / HISTORY_FILE, 1, "reason", "")
-    assert "column 'reason': value '' is empty but the column is required" in _reload_error(bank_copy)
+    assert "column 'reason': value '' is empty but the column is required" in _reload_error(
+        bank_copy
+    )
 
 
 def test_a_change_without_a_version_bump_is_refused(bank_copy):
@@ -98,8 +102,14 @@ def test_a_broken_chain_is_refused(bank_copy):
     frame = pd.read_csv(bank_copy / HISTORY_FILE, dtype=str, keep_default_na=False)
     first = frame.iloc[0]
     later = first.copy()
-    later["version"], later["old_value"], later["reason"] = "3", "0", "a second change that forgot the first"
-    pd.concat([frame, later.to_frame().T]).to_csv(bank_copy / HISTORY_FILE, index=False, lineterminator="\n")
+    later["version"], later["old_value"], later["reason"] = (
+        "3",
+        "0",
+        "a second change that forgot the first",
+    )
+    pd.concat([frame, later.to_frame().T]).to_csv(
+        bank_copy / HISTORY_FILE, index=False, lineterminator="\n"
+    )
     message = _reload_error(bank_copy)
     assert "old_value does not equal the value left by the change in version 2" in message
 

@@ -29,8 +29,15 @@ BIN = Path(sys.executable).parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps calling hosts this sandbox cannot reach.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 pytestmark = pytest.mark.slow
@@ -56,17 +63,21 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
-
 def _serve(command: list[str], cwd: Path, log: Path, url: str, env: dict):
     """Start a server whose log must print ``url`` (a regex whose group 1 is the token)."""
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
     deadline = time.monotonic() + 120
-    while not (found := re.search(url, ANSI.sub("", log.read_text()))) and time.monotonic() < deadline:
+    while (
+        not (found := re.search(url, ANSI.sub("", log.read_text()))) and time.monotonic() < deadline
+    ):
         assert process.poll() is None, ANSI.sub("", log.read_text())[-3000:]
         time.sleep(0.5)
-    assert found, f"the server printed no URL matching {url}:\n" + ANSI.sub("", log.read_text())[-3000:]
+    assert found, (
+        f"the server printed no URL matching {url}:\n" + ANSI.sub("", log.read_text())[-3000:]
+    )
     return process, found
 
 
@@ -88,8 +99,14 @@ def lab(tmp_path_factory):
     try:
         token = found.group(3)
         _wait_for(f"http://127.0.0.1:{port}/api/status?token={token}", process)
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "log": log, "printed": found.group(1),
-               "path": found.group(2), "scratch": scratch}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "token": token,
+            "log": log,
+            "printed": found.group(1),
+            "path": found.group(2),
+            "scratch": scratch,
+        }
     finally:
         _stop(process)
 
@@ -101,9 +118,19 @@ def instructor_lab(tmp_path_factory):
     port, token = _free_port(), "instructor-test"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(scratch / "config")}
     env.pop("JUPYTER_CONFIG_PATH", None)
-    command = [str(BIN / "jupyter"), "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", "--LabApp.news_url=None"]
-    process, _ = _serve(command, REPO_ROOT, scratch / "lab.log", rf"127\.0\.0\.1:{port}/lab\?token=()", env)
+    command = [
+        str(BIN / "jupyter"),
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.news_url=None",
+    ]
+    process, _ = _serve(
+        command, REPO_ROOT, scratch / "lab.log", rf"127\.0\.0\.1:{port}/lab\?token=()", env
+    )
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/status?token={token}", process)
         yield {"url": f"http://127.0.0.1:{port}", "token": token}
@@ -131,8 +158,9 @@ def _page(width: int = 1280, height: int = 800):
 def _wait_for_notebook(page) -> None:
     """Until the open notebook shows its first heading and its kernel has started."""
     page.locator(".jp-NotebookPanel .jp-MarkdownOutput h1").first.wait_for(timeout=90_000)
-    page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']"
-                 ).first.wait_for(timeout=90_000)
+    page.locator(
+        ".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']"
+    ).first.wait_for(timeout=90_000)
 
 
 def _status(url: str) -> int:
@@ -144,8 +172,13 @@ def _status(url: str) -> int:
 
 
 def _labextensions(env: dict) -> str:
-    out = subprocess.run([str(BIN / "jupyter"), "labextension", "list"], capture_output=True,
-                         text=True, check=True, env=env)
+    out = subprocess.run(
+        [str(BIN / "jupyter"), "labextension", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return ANSI.sub("", out.stdout + out.stderr)
 
 
@@ -172,15 +205,23 @@ def test_nbgrader_lab_extension_is_off_only_in_self_study():
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_CONFIG_PATH"}
     instructor = _labextensions(env)
     assert re.search(r"@jupyter/nbgrader v0\.9\.\d+ enabled\s+OK", instructor), instructor
-    assert re.search(r"@jupyter-widgets/jupyterlab-manager v5\.\S+ enabled\s+OK", instructor), instructor
+    assert re.search(r"@jupyter-widgets/jupyterlab-manager v5\.\S+ enabled\s+OK", instructor), (
+        instructor
+    )
     self_study = _labextensions({**env, "JUPYTER_CONFIG_PATH": str(REPO_ROOT / "lab-config")})
     assert re.search(r"@jupyter/nbgrader v0\.9\.\d+ disabled\s+OK", self_study), self_study
-    assert re.search(r"@jupyter-widgets/jupyterlab-manager v5\.\S+ enabled\s+OK", self_study), self_study
+    assert re.search(r"@jupyter-widgets/jupyterlab-manager v5\.\S+ enabled\s+OK", self_study), (
+        self_study
+    )
 
 
 def test_server_extensions_enabled_and_ok():
-    out = subprocess.run([str(BIN / "jupyter"), "server", "extension", "list"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(BIN / "jupyter"), "server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     text = ANSI.sub("", out.stdout + out.stderr)
     for extension in ("formgrader", "validate_assignment", "assignment_list", "course_list"):
         assert re.search(rf"nbgrader\.server_extensions\.{extension}\s+OK", text), extension
@@ -221,7 +262,10 @@ def test_lab_terminal_has_dialectic_and_starts_in_course(lab):
         page.keyboard.type(f'printf "%s\\n" "$(command -v dialectic)" "$PWD" > {report}')
         page.keyboard.press("Enter")
         deadline = time.monotonic() + 30
-        while not (report.exists() and report.read_text().count("\n") == 2) and time.monotonic() < deadline:
+        while (
+            not (report.exists() and report.read_text().count("\n") == 2)
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.3)
         page.screenshot(path=str(ARTIFACTS / "lab-terminal.png"))
     found, cwd = report.read_text().splitlines()
@@ -232,7 +276,9 @@ def test_lab_terminal_has_dialectic_and_starts_in_course(lab):
 @pytest.mark.browser
 def test_instructor_lab_loads_the_nbgrader_extension(instructor_lab):
     with _page(1400, 900) as (page, errors):
-        page.goto(f"{instructor_lab['url']}/lab/tree/course/01_orientation.ipynb?token={instructor_lab['token']}")
+        page.goto(
+            f"{instructor_lab['url']}/lab/tree/course/01_orientation.ipynb?token={instructor_lab['token']}"
+        )
         _wait_for_notebook(page)
         # the same check that finds no Validate button in self-study finds it here
         page.locator(".jp-NotebookPanel-toolbar", has_text="Validate").wait_for(timeout=30_000)
@@ -242,5 +288,9 @@ def test_instructor_lab_loads_the_nbgrader_extension(instructor_lab):
         for entry in ("Assignment List", "Course List", "Formgrader"):
             page.locator(".lm-Menu-itemLabel", has_text=entry).first.wait_for(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "lab-nbgrader-menu.png"))
-    failed = [e for e in errors if "nbgrader" in e.lower() and ("fail" in e.lower() or "error" in e.lower())]
+    failed = [
+        e
+        for e in errors
+        if "nbgrader" in e.lower() and ("fail" in e.lower() or "error" in e.lower())
+    ]
     assert not failed, failed

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 def rated_course(graded_course, tmp_path):
     course = tmp_path / "course"
     shutil.copytree(graded_course, course)
-    assert import_sheet(course, simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet, "ann").ok
+    assert import_sheet(
+        course, simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet, "ann"
+    ).ok
     return course
 
 

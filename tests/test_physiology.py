@@ -39,7 +39,8 @@ def scl_by_lag(committed) -> dict[float, pd.Series]:
     """Mean windowed SCL synchrony by therapist style, at three lags."""
     return {
         lag: physiology.synchrony_table(committed, "scl", lag_s=lag)
-        .groupby("therapist_style", observed=True)["r"].mean()
+        .groupby("therapist_style", observed=True)["r"]
+        .mean()
         for lag in (-3, 0, 10)
     }
 
@@ -51,12 +52,15 @@ def _assert_same_data(a: physiology.PhysiologyData, b: physiology.PhysiologyData
 
 # --- the generator ----------------------------------------------------------------------
 
+
 def test_generator_is_deterministic_for_a_seed_and_differs_for_another(generated):
     """The same seed gives identical frames; another seed gives other signals and seeds."""
     _assert_same_data(physiology.generate(physiology.DEFAULT_SEED), generated)
     other = physiology.generate(physiology.DEFAULT_SEED + 1)
-    assert not np.array_equal(other.samples["patient_scl"].to_numpy(float),
-                              generated.samples["patient_scl"].to_numpy(float))
+    assert not np.array_equal(
+        other.samples["patient_scl"].to_numpy(float),
+        generated.samples["patient_scl"].to_numpy(float),
+    )
     assert set(other.dyads["seed"]).isdisjoint(set(generated.dyads["seed"]))
     assert other.dyads["therapist_style"].tolist() == generated.dyads["therapist_style"].tolist()
 
@@ -97,16 +101,19 @@ def test_confrontation_raises_patient_arousal_and_withdrawal_flattens_skin_condu
 
 # --- the committed files ----------------------------------------------------------------
 
+
 def test_committed_files_equal_the_generators_output(generated, tmp_path):
     """Byte for byte for the CSV files, text for text inside the gzip."""
     physiology.write(generated, tmp_path)
     for name in (physiology.DYADS_FILE, physiology.EPISODES_FILE):
         assert (COMMITTED / name).read_bytes() == (tmp_path / name).read_bytes(), (
-            f"{name} differs from the generator's output; {REGENERATE}")
+            f"{name} differs from the generator's output; {REGENERATE}"
+        )
     fresh = gzip.decompress((tmp_path / physiology.SAMPLES_FILE).read_bytes())
     stored = gzip.decompress((COMMITTED / physiology.SAMPLES_FILE).read_bytes())
     assert stored == fresh, (
-        f"{physiology.SAMPLES_FILE} differs from the generator's output; {REGENERATE}")
+        f"{physiology.SAMPLES_FILE} differs from the generator's output; {REGENERATE}"
+    )
 
 
 def test_written_files_are_byte_reproducible_and_plain(generated, tmp_path):
@@ -137,6 +144,7 @@ def test_load_validates_the_committed_data_and_returns_the_generators_frames(
 
 
 # --- validation of damaged copies -------------------------------------------------------
+
 
 @pytest.fixture()
 def scratch_copy(tmp_path):
@@ -187,16 +195,41 @@ def test_an_episode_ending_after_the_session_names_the_file_row_and_column(scrat
     ("row", "column", "value", "where", "what"),
     [
         # Rows 1 and 2 are d01's confrontation rupture and its prompt repair.
-        pytest.param(1, "dyad_id", "d99", "row 1, column 'dyad_id'", "not in dyads.csv",
-                     id="unknown_dyad"),
-        pytest.param(2, "start_s", "1", "row 2, column 'start_s'", "before the rupture it repairs",
-                     id="repair_before_its_rupture_ends"),
-        pytest.param(2, "repairs", "d02-e1", "row 2, column 'repairs'",
-                     "must name a rupture of dyad d01", id="repair_of_another_dyads_rupture"),
-        pytest.param(1, "repaired", "false", "row 1, column 'repaired'", "a repair row names it",
-                     id="repaired_flag_contradicted"),
-        pytest.param(1, "start_s", "2999", "row 1, column 'end_s'", "not after its start",
-                     id="episode_ending_before_it_starts"),
+        pytest.param(
+            1, "dyad_id", "d99", "row 1, column 'dyad_id'", "not in dyads.csv", id="unknown_dyad"
+        ),
+        pytest.param(
+            2,
+            "start_s",
+            "1",
+            "row 2, column 'start_s'",
+            "before the rupture it repairs",
+            id="repair_before_its_rupture_ends",
+        ),
+        pytest.param(
+            2,
+            "repairs",
+            "d02-e1",
+            "row 2, column 'repairs'",
+            "must name a rupture of dyad d01",
+            id="repair_of_another_dyads_rupture",
+        ),
+        pytest.param(
+            1,
+            "repaired",
+            "false",
+            "row 1, column 'repaired'",
+            "a repair row names it",
+            id="repaired_flag_contradicted",
+        ),
+        pytest.param(
+            1,
+            "start_s",
+            "2999",
+            "row 1, column 'end_s'",
+            "not after its start",
+            id="episode_ending_before_it_starts",
+        ),
     ],
 )
 def test_episodes_that_contradict_each_other_name_the_file_row_and_column(
@@ -211,11 +244,13 @@ def test_episodes_that_contradict_each_other_name_the_file_row_and_column(
 
 def test_samples_out_of_order_or_missing_name_the_file_row_and_column(scratch_copy):
     """Two swapped time stamps and a dropped row are both reported where they are."""
+
     def edit(lines):
         a, b = lines[101].split(","), lines[102].split(",")
         a[1], b[1] = b[1], a[1]
         lines[101], lines[102] = ",".join(a), ",".join(b)
         del lines[20000]
+
     _edit_samples(scratch_copy, edit)
     message = _problem(scratch_copy)
     assert "samples.csv.gz, row 102, column 't_s'" in message
@@ -225,12 +260,20 @@ def test_samples_out_of_order_or_missing_name_the_file_row_and_column(scratch_co
 
 # --- synchrony --------------------------------------------------------------------------
 
+
 def test_windowed_synchrony_on_signals_with_known_correlation():
     """Identical, mirrored, shifted and flat signals give 1, -1, 1 at the right lag, NaN."""
     t = np.arange(2400) / 4
     wave = np.sin(t / 3) + np.sin(t / 7.3)
-    frame = pd.DataFrame({"t_s": t, "therapist_scl": wave, "patient_scl": wave,
-                          "therapist_hr": -wave, "patient_hr": wave})
+    frame = pd.DataFrame(
+        {
+            "t_s": t,
+            "therapist_scl": wave,
+            "patient_scl": wave,
+            "therapist_hr": -wave,
+            "patient_hr": wave,
+        }
+    )
     same = physiology.windowed_synchrony(frame, "scl")
     assert list(same.columns) == ["t_s", "r"]
     assert len(same) == (2400 - 120) // 20 + 1

@@ -52,8 +52,11 @@ def test_results_score_practice_answers_and_skip_assessment(tmp_path, bank):
 
 def test_tendency_needs_enough_choices_then_names_the_lean(tmp_path, bank):
     store = AnswerStore(tmp_path)
-    items = [i for i in bank.ids(split="practice")
-             if any(r.spectrum_position == -2 for r in bank.item(i).responses)]
+    items = [
+        i
+        for i in bank.ids(split="practice")
+        if any(r.spectrum_position == -2 for r in bank.item(i).responses)
+    ]
     for item_id in items[: progress.MIN_CHOICES_FOR_TENDENCY - 1]:
         _choose(store, bank, item_id, best=False, position=-2)
     assert progress.tendency(progress.practice_results(tmp_path, bank)).label == "not enough data"
@@ -68,7 +71,9 @@ def test_consistent_success_moves_up_a_level(tmp_path, bank):
     beginner = bank.ids(split="practice", area="rupture_confrontation", difficulty="beginner")
     for item_id in beginner[: progress.RECENT_ATTEMPTS]:
         _choose(store, bank, item_id)
-    suggestion = progress.suggestions(progress.practice_results(tmp_path, bank), bank).set_index("area")
+    suggestion = progress.suggestions(progress.practice_results(tmp_path, bank), bank).set_index(
+        "area"
+    )
     assert suggestion.loc["rupture_confrontation", "difficulty"] == "intermediate"
     assert "move up" in suggestion.loc["rupture_confrontation", "why"]
     assert suggestion.loc["empathic_process", "difficulty"] == "beginner"
@@ -78,11 +83,22 @@ def test_failure_keeps_the_level(tmp_path, bank):
     store = AnswerStore(tmp_path)
     beginner = bank.ids(split="practice", area="rupture_withdrawal", difficulty="beginner")
     for item_id in beginner[: progress.RECENT_ATTEMPTS]:
-        _choose(store, bank, item_id, best=False, position=2 if any(
-            r.spectrum_position == 2 for r in bank.item(item_id).responses) else 1)
-    suggestion = progress.suggestions(progress.practice_results(tmp_path, bank), bank).set_index("area")
+        _choose(
+            store,
+            bank,
+            item_id,
+            best=False,
+            position=2
+            if any(r.spectrum_position == 2 for r in bank.item(item_id).responses)
+            else 1,
+        )
+    suggestion = progress.suggestions(progress.practice_results(tmp_path, bank), bank).set_index(
+        "area"
+    )
     assert suggestion.loc["rupture_withdrawal", "difficulty"] == "beginner"
-    assert suggestion.loc["rupture_withdrawal", "item_id"] not in beginner[: progress.RECENT_ATTEMPTS]
+    assert (
+        suggestion.loc["rupture_withdrawal", "item_id"] not in beginner[: progress.RECENT_ATTEMPTS]
+    )
 
 
 def test_charts_build_with_and_without_data(tmp_path, bank):
@@ -94,7 +110,8 @@ def test_charts_build_with_and_without_data(tmp_path, bank):
 
 
 def test_charts_with_untried_cells_are_strict_json(tmp_path, bank):
-    """A kernel sends a chart as JSON: a NaN in it (an untried area) is a warning on the learner's screen."""
+    """A kernel sends a chart as JSON: a NaN in it (an untried area)
+    is a warning on the learner's screen."""
     _choose(AnswerStore(tmp_path), bank, "ep-001")
     results = progress.practice_results(tmp_path, bank)
     for chart in (progress.progress_chart(results), progress.choices_on_map(results, bank)):
@@ -109,18 +126,34 @@ def test_next_items_widget_shows_suggestions(tmp_path, bank):
 
 
 def test_summary_table_reads_in_words(tmp_path, bank):
-    assert "No practice answers yet" in progress.summary_table(progress.practice_results(tmp_path, bank))._repr_html_()
+    assert (
+        "No practice answers yet"
+        in progress.summary_table(progress.practice_results(tmp_path, bank))._repr_html_()
+    )
     _choose(AnswerStore(tmp_path), bank, "ep-001")
     table = progress.summary_table(progress.practice_results(tmp_path, bank))
     page = table._repr_html_()
     assert list(table.rows.columns) == ["Area", "Level", "Answers", "Mean credit"]
-    assert table.rows.to_dict("records") == [{"Area": "empathic process", "Level": bank.item("ep-001").difficulty,
-                                              "Answers": 1, "Mean credit": "100%"}]
-    assert "NaN" not in page and "_" not in page.replace("dialectic-summary", "") and "<th></th>" not in page
+    assert table.rows.to_dict("records") == [
+        {
+            "Area": "empathic process",
+            "Level": bank.item("ep-001").difficulty,
+            "Answers": 1,
+            "Mean credit": "100%",
+        }
+    ]
+    assert (
+        "NaN" not in page
+        and "_" not in page.replace("dialectic-summary", "")
+        and "<th></th>" not in page
+    )
 
 
 def test_one_recent_answer_is_singular(tmp_path, bank):
     _choose(AnswerStore(tmp_path), bank, "ep-001")
-    why = progress.suggestions(progress.practice_results(tmp_path, bank), bank).set_index("area").loc[
-        "empathic_process", "why"]
+    why = (
+        progress.suggestions(progress.practice_results(tmp_path, bank), bank)
+        .set_index("area")
+        .loc["empathic_process", "why"]
+    )
     assert "1 recent answer averaging" in why

@@ -18,7 +18,6 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.agreement import NOT_ENOUGH, agreement_table
-from grader.simulate import roster
 from grader.dictionary import load_dictionary
 from grader.pseudonyms import ANSWER_PATTERN, answer_id, course_secret, pseudonym
 from grader.ratings import (
@@ -34,6 +33,7 @@ from grader.ratings import (
     simulate_ratings,
 )
 from grader.rubric import CRITERION_KEYS, as_markdown
+from grader.simulate import roster
 from grader.written_answers import vignette_of
 
 ASSIGNMENT = "m04_rupture_repair"
@@ -52,8 +52,9 @@ def graded(tmp_path_factory) -> Path:
     run_assignment(course, ASSIGNMENT, students=STUDENTS, seed=SEED)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student, (first, last) in NAMES.items():
-            gb.update_or_create_student(student, first_name=first, last_name=last,
-                                        email=f"{last.lower()}@example.edu")
+            gb.update_or_create_student(
+                student, first_name=first, last_name=last, email=f"{last.lower()}@example.edu"
+            )
     course_secret(course)  # one secret for every copy, so ids agree across tests
     return course
 
@@ -80,6 +81,7 @@ def column(name: str) -> int:
 
 # -- export --------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_export_is_blind(course, tmp_path):
     report = export_sheet(course, "ann", tmp_path / "ann.csv")
@@ -92,7 +94,9 @@ def test_export_is_blind(course, tmp_path):
     assert all(re.fullmatch(ANSWER_PATTERN, r[0]) for r in body)
     assert {r[column("vignette")] for r in body} == {vignette_of(GRADE_ID)} == {"rc-020"}
     assert all(r[column(k)] == "" for r in body for k in (*CRITERION_KEYS, "comment"))
-    everything = report.sheet.read_text(encoding="utf-8-sig") + report.readme.read_text(encoding="utf-8")
+    everything = report.sheet.read_text(encoding="utf-8-sig") + report.readme.read_text(
+        encoding="utf-8"
+    )
     for student, (first, last) in NAMES.items():
         assert not re.search(rf"\b{student}\b", everything)
         assert first not in everything and last not in everything
@@ -125,6 +129,7 @@ def test_secret_is_private_and_pseudonyms_stable(tmp_path):
 
 
 # -- import --------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_import_of_a_simulated_sheet_stores_ratings(course, tmp_path):
@@ -161,15 +166,19 @@ def test_bad_rows_are_named_and_good_rows_stored(course, tmp_path, dialectic):
     assert done.returncode == 1
     errors = done.stderr
     assert "5 bad row(s)" in errors
-    for row, words in ((1, "'7' is outside the scale 1-5"), (2, "'four' is not a whole number"),
-                       (3, "answer text differs"), (8, "'A-00000000' is not a written answer"),
-                       (9, "repeats answer_id")):
+    for row, words in (
+        (1, "'7' is outside the scale 1-5"),
+        (2, "'four' is not a whole number"),
+        (3, "answer text differs"),
+        (8, "'A-00000000' is not a written answer"),
+        (9, "repeats answer_id"),
+    ):
         line = next((x for x in errors.splitlines() if f"row {row}," in x), "")
         assert words in line, (row, errors)
     good = len(ANSWERED) - 3
     assert f"{good * len(CRITERION_KEYS)} scores added" in done.stdout
     stored = load_ratings(course)
-    assert sorted(set(stored["answer_id"])) == sorted(r[0] for r in body[3:len(ANSWERED)])
+    assert sorted(set(stored["answer_id"])) == sorted(r[0] for r in body[3 : len(ANSWERED)])
 
 
 @pytest.mark.slow
@@ -194,13 +203,18 @@ def test_changed_score_needs_replace(course, tmp_path, dialectic):
 
     def stored_score() -> int:
         stored = load_ratings(course)
-        return int(stored[(stored.answer_id == target) & (stored.criterion == "repair")]["score"].iloc[0])
+        return int(
+            stored[(stored.answer_id == target) & (stored.criterion == "repair")]["score"].iloc[0]
+        )
 
-    refused = dialectic("ratings", "import", str(changed), "--rater", "ann", "--course", str(course))
+    refused = dialectic(
+        "ratings", "import", str(changed), "--rater", "ann", "--course", str(course)
+    )
     assert refused.returncode == 1 and "--replace" in refused.stderr and "row 1" in refused.stderr
     assert stored_score() == old
-    accepted = dialectic("ratings", "import", str(changed), "--rater", "ann", "--replace",
-                         "--course", str(course))
+    accepted = dialectic(
+        "ratings", "import", str(changed), "--rater", "ann", "--replace", "--course", str(course)
+    )
     assert accepted.returncode == 0, accepted.stderr
     assert "1 replaced" in accepted.stdout and stored_score() == new
 
@@ -216,17 +230,26 @@ def test_semicolon_sheets_and_empty_cells_import(course, tmp_path):
     assert report.ok and report.added == len(ANSWERED) * 3
     stored = load_ratings(course)
     assert "bond" not in set(stored["criterion"])
-    assert stored[(stored.answer_id == rows[1][0]) & (stored.criterion == "empathy")]["score"].iloc[0] == 4
+    assert (
+        stored[(stored.answer_id == rows[1][0]) & (stored.criterion == "empathy")]["score"].iloc[0]
+        == 4
+    )
 
 
-@pytest.mark.parametrize("content, words", [
-    ("answer_id,assignment\nA-1,Caf\xe9\n".encode("latin-1"), "not UTF-8"),
-    (b"PK\x03\x04" + bytes(40), "workbook"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
-    (b"name,score\nann,3\n", "no answer_id column"),
-    (",".join(c for c in SHEET_COLUMNS if c != "warmth").encode() + b"\n", "missing the column(s) warmth"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("answer_id,assignment\nA-1,Caf\xe9\n".encode("latin-1"), "not UTF-8"),
+        (b"PK\x03\x04" + bytes(40), "workbook"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
+        (b"name,score\nann,3\n", "no answer_id column"),
+        (
+            ",".join(c for c in SHEET_COLUMNS if c != "warmth").encode() + b"\n",
+            "missing the column(s) warmth",
+        ),
+        (b"", "empty"),
+    ],
+)
 def test_unreadable_sheets_fail_clearly(tmp_path, content, words):
     sheet = tmp_path / "sheet.csv"
     sheet.write_bytes(content)
@@ -236,8 +259,17 @@ def test_unreadable_sheets_fail_clearly(tmp_path, content, words):
     assert not (tmp_path / "ratings" / "ratings.csv").exists()
 
 
-@pytest.mark.parametrize("name, ok", [("ann", True), ("Dr. A. O'Neill-Núñez", True), ("", False),
-                                      ("a,b", False), ("x" * 61, False), ("line\nbreak", False)])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("ann", True),
+        ("Dr. A. O'Neill-Núñez", True),
+        ("", False),
+        ("a,b", False),
+        ("x" * 61, False),
+        ("line\nbreak", False),
+    ],
+)
 def test_rater_names(name, ok):
     if ok:
         assert check_rater(f" {name} ") == name
@@ -257,13 +289,28 @@ def test_store_schema_matches_the_code():
 
 # -- agreement -----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_agreement_between_two_simulated_raters(course, tmp_path, dialectic):
-    assert import_sheet(course, simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet, "ann").ok
-    made = dialectic("ratings", "simulate", "--rater", "bob", "--seed", "2", "--out", str(tmp_path / "bob.csv"),
-                     "--course", str(course))
+    assert import_sheet(
+        course, simulate_ratings(course, "ann", 1, tmp_path / "ann.csv").sheet, "ann"
+    ).ok
+    made = dialectic(
+        "ratings",
+        "simulate",
+        "--rater",
+        "bob",
+        "--seed",
+        "2",
+        "--out",
+        str(tmp_path / "bob.csv"),
+        "--course",
+        str(course),
+    )
     assert made.returncode == 0, made.stderr
-    imported = dialectic("ratings", "import", str(tmp_path / "bob.csv"), "--rater", "bob", "--course", str(course))
+    imported = dialectic(
+        "ratings", "import", str(tmp_path / "bob.csv"), "--rater", "bob", "--course", str(course)
+    )
     assert imported.returncode == 0, imported.stderr
 
     table = agreement_table(load_ratings(course))
@@ -298,6 +345,7 @@ def test_agreement_with_one_rater_says_not_enough_data(course, tmp_path, dialect
 
 # -- the command line ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("action", ["export", "import", "simulate", "agreement"])
 def test_every_ratings_command_has_help(action, dialectic):
     result = dialectic("ratings", action, "--help")
@@ -311,6 +359,14 @@ def test_ratings_help_lists_its_commands(dialectic):
 
 
 def test_export_outside_a_course_fails_clearly(tmp_path, dialectic):
-    done = dialectic("ratings", "export", "--rater", "ann", "--out", str(tmp_path / "s.csv"),
-                     "--course", str(tmp_path))
+    done = dialectic(
+        "ratings",
+        "export",
+        "--rater",
+        "ann",
+        "--out",
+        str(tmp_path / "s.csv"),
+        "--course",
+        str(tmp_path),
+    )
     assert done.returncode == 1 and "autograde" in done.stderr and "Traceback" not in done.stderr

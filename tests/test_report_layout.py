@@ -32,7 +32,8 @@ LAYOUT_PROBLEMS = """
   for (const box of document.querySelectorAll('table, .chart svg')) {
     const r = box.getBoundingClientRect();
     if (r.left < left || r.right > right)
-      problems.push(`${where(box)} is ${Math.round(r.width)} px wide and spills out of the ${Math.round(right - left)} px column`);
+      problems.push(`${where(box)} is ${Math.round(r.width)} px wide and spills out of the `
+                    + `${Math.round(right - left)} px column`);
   }
   for (const cell of document.querySelectorAll('td, th')) {
     const c = cell.getBoundingClientRect();
@@ -41,19 +42,23 @@ LAYOUT_PROBLEMS = """
       const range = document.createRange();
       range.selectNodeContents(node);
       const t = range.getBoundingClientRect();
-      if (t.width && (t.left < c.left - 1 || t.right > c.right + 1 || t.top < c.top - 1 || t.bottom > c.bottom + 1))
+      if (t.width && (t.left < c.left - 1 || t.right > c.right + 1
+                      || t.top < c.top - 1 || t.bottom > c.bottom + 1))
         problems.push(`${where(cell)}: "${node.data.slice(0, 40)}" spills out of its cell`);
       for (const match of node.data.matchAll(/\\S+/g)) {
         const word = document.createRange();
         word.setStart(node, match.index);
         word.setEnd(node, match.index + match[0].length);
-        const tops = new Set([...word.getClientRects()].filter(q => q.width > 0).map(q => Math.round(q.top)));
-        if (tops.size > 1) problems.push(`${where(cell)}: the word "${match[0]}" is broken across lines`);
+        const rects = [...word.getClientRects()].filter(q => q.width > 0);
+        const tops = new Set(rects.map(q => Math.round(q.top)));
+        if (tops.size > 1)
+          problems.push(`${where(cell)}: the word "${match[0]}" is broken across lines`);
       }
     }
   }
   for (const th of document.querySelectorAll('th')) {
-    if (/_/.test(th.textContent)) problems.push(`${where(th)}: column label "${th.textContent}" is a field name`);
+    if (/_/.test(th.textContent))
+      problems.push(`${where(th)}: column label "${th.textContent}" is a field name`);
   }
   return problems;
 }
@@ -80,7 +85,9 @@ def test_report_tables_fit_and_read_cleanly(report, width):
             page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(report.as_uri())
             page.screenshot(path=str(ARTIFACTS / f"report-{width}.png"), full_page=True)
-            tables = page.evaluate("() => [...document.querySelectorAll('table')].map(t => t.dataset.table)")
+            tables = page.evaluate(
+                "() => [...document.querySelectorAll('table')].map(t => t.dataset.table)"
+            )
             problems = page.evaluate(LAYOUT_PROBLEMS)
         finally:
             browser.close()

@@ -56,7 +56,9 @@ def test_spectrum_placement_credit_is_the_mean_over_responses(bank):
     n = len(item.responses)
     flipped = {k: -v for k, v in exact.items()}
     expected = sum(1.0 if v == 0 else 0.0 for v in exact.values()) / n
-    assert score(item.item_id, "spectrum", flipped, bank=bank).credit == pytest.approx(expected, abs=1e-4)
+    assert score(item.item_id, "spectrum", flipped, bank=bank).credit == pytest.approx(
+        expected, abs=1e-4
+    )
     # half done: unplaced responses earn 0
     first = item.responses[0].response_id
     partial = score(item.item_id, "spectrum", {first: exact[first]}, bank=bank)
@@ -83,7 +85,12 @@ def test_marker_credit(bank):
     wrong_kind = {"rupture_type": "confrontation", "marker": CONFRONTATION_MARKERS[0]}
     assert score("rw-001", "marker", wrong_kind, bank=bank).credit == 0.0
     with pytest.raises(AnswerError, match="not a withdrawal marker"):
-        score("rw-001", "marker", {"rupture_type": "withdrawal", "marker": "control_pressure"}, bank=bank)
+        score(
+            "rw-001",
+            "marker",
+            {"rupture_type": "withdrawal", "marker": "control_pressure"},
+            bank=bank,
+        )
 
 
 def test_pattern_credit(bank):
@@ -120,13 +127,16 @@ def test_every_marker_is_described_and_explained_in_feedback(bank):
 
     assert set(MARKER_DESCRIPTIONS) == set(WITHDRAWAL_MARKERS) | set(CONFRONTATION_MARKERS)
     item = bank.item("rw-001")
-    result = score("rw-001", "marker", {"rupture_type": "withdrawal", "marker": item.marker_3rs}, bank=bank)
+    result = score(
+        "rw-001", "marker", {"rupture_type": "withdrawal", "marker": item.marker_3rs}, bank=bank
+    )
     assert MARKER_DESCRIPTIONS[item.marker_3rs] in result.feedback
     assert item.best.rationale in result.feedback
 
 
 def test_an_unsafe_response_says_why_in_its_feedback(bank):
-    """rw-022-b confronts a 17-year-old with a self-harm history: the feedback says why it is unsafe."""
+    """rw-022-b confronts a 17-year-old with a self-harm history:
+    the feedback says why it is unsafe."""
     note = bank.response("rw-022-b").safety_note
     assert note and "self-harm" in note
     chosen = score("rw-022", "choose", "rw-022-b", bank=bank)

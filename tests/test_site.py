@@ -30,11 +30,16 @@ from tests.test_lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 AXE = REPO_ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ARTIFACTS / "site"
-LABELS = {-2: "strongly collusive", -1: "collusive", 0: "attuned", 1: "confrontational",
-          2: "strongly confrontational"}
+LABELS = {
+    -2: "strongly collusive",
+    -1: "collusive",
+    0: "attuned",
+    1: "confrontational",
+    2: "strongly confrontational",
+}
 
 
-# -- quick: the tables the page looks answers up in -------------------------------------------------
+# -- quick: the tables the page looks answers up in ------------------------------------------------
 def _spectrum_lookup(table: dict, answer: dict) -> dict:
     """What the page's script does with a spectrum answer: add half-points, look the total up."""
     half = sum(table["placements"][rid][str(pos)]["half_points"] for rid, pos in answer.items())
@@ -51,7 +56,10 @@ def test_feedback_tables_agree_with_scoring_for_every_answer():
         item = bank.item(item_id)
         table = static_items.feedback_table(item, bank)["tasks"]
         for r in item.responses:
-            assert table["choose"][r.response_id]["credit"] == score(item_id, "choose", r.response_id, bank=bank).credit
+            assert (
+                table["choose"][r.response_id]["credit"]
+                == score(item_id, "choose", r.response_id, bank=bank).credit
+            )
         ids = [r.response_id for r in item.responses]
         combos = list(itertools.product(range(-2, 3), repeat=len(ids)))
         for combo in rng.sample(combos, 40):
@@ -64,8 +72,12 @@ def test_feedback_tables_agree_with_scoring_for_every_answer():
             assert looked_up["percent"] == f"{expected.credit:.0%}"
         for key, entry in table["marker"].items():
             kind, marker = key.split("/")
-            assert entry["credit"] == score(item_id, "marker", {"rupture_type": kind, "marker": marker},
-                                            bank=bank).credit
+            assert (
+                entry["credit"]
+                == score(
+                    item_id, "marker", {"rupture_type": kind, "marker": marker}, bank=bank
+                ).credit
+            )
 
 
 def test_an_assessment_item_cannot_be_put_on_the_site(monkeypatch, tmp_path):
@@ -97,8 +109,10 @@ def test_a_link_to_a_missing_file_is_reported(tmp_path):
 
     (tmp_path / "_static").mkdir()
     (tmp_path / "_static" / "site.css").write_text("")
-    (tmp_path / "index.html").write_text("<a href='02_gone.html#top'>x</a><link href='_static/site.css'>"
-                                         "<a href='https://example.org/'>y</a><a href='#here'>z</a>")
+    (tmp_path / "index.html").write_text(
+        "<a href='02_gone.html#top'>x</a><link href='_static/site.css'>"
+        "<a href='https://example.org/'>y</a><a href='#here'>z</a>"
+    )
     assert check_links(tmp_path) == ["index.html: 02_gone.html#top"]
 
 
@@ -111,7 +125,11 @@ def test_a_cell_error_fails_the_build(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(notebook, course / "01_broken.ipynb")
     with pytest.raises(SiteBuildError, match="01_broken.ipynb: a cell failed"):
         build(tmp_path / "_site", course=course)
@@ -126,15 +144,19 @@ def test_a_write_first_item_shows_its_candidates_only_after_writing(monkeypatch,
 
     monkeypatch.setenv(static_items.SITE_ENV, "1")
     page = WriteFirstItem("ep-017", directory=tmp_path)._repr_mimebundle_()["text/html"]
-    table = json.loads(re.search(r"<script type='application/json'[^>]*>(.*?)</script>", page).group(1))
+    table = json.loads(
+        re.search(r"<script type='application/json'[^>]*>(.*?)</script>", page).group(1)
+    )
     item = load_bank().item("ep-017")
     assert [c["text"] for c in table["compose"]["candidates"]] == [r.text for r in item.responses]
     assert "Save and compare" in page and "role='radiogroup'" not in page
     shown = page.split("</script>", 1)[1]
-    assert item.responses[0].text[:40] not in shown  # the candidates wait in the table, not on the page
+    assert (
+        item.responses[0].text[:40] not in shown
+    )  # the candidates wait in the table, not on the page
 
 
-# -- the built site ---------------------------------------------------------------------------------
+# -- the built site --------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     from grader.cli import main
@@ -171,22 +193,33 @@ def test_every_module_page_is_built_with_items_charts_and_citations(site):
     modules = sorted(p.stem for p in (REPO_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
     assert pages == sorted(["index.html", *(f"{m}.html" for m in modules)])
     module = REPO_ROOT / "course" / "07_alliance_and_the_spectrum.ipynb"
-    item_cells = re.findall(r"^\s*\"?(?:Choice|Spectrum|Marker|Pattern|Compose|WriteFirst)Item\(", module.read_text(encoding="utf-8"),
-                            re.MULTILINE)
+    item_cells = re.findall(
+        r"^\s*\"?(?:Choice|Spectrum|Marker|Pattern|Compose|WriteFirst)Item\(",
+        module.read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )
     alliance = (site / "07_alliance_and_the_spectrum.html").read_text(encoding="utf-8")
-    assert item_cells and alliance.count("class='dialectic-site-item'") == len(item_cells)  # every item cell
-    assert re.search(r"<img[^>]+alt=\"Chart: [^\"]+\"[^>]+src=\"_images/[^\"]+\.svg\"|"
-                     r"<img[^>]+src=\"_images/[^\"]+\.svg\"[^>]+alt=\"Chart: ", alliance), "charts as SVG images"
+    assert item_cells and alliance.count("class='dialectic-site-item'") == len(
+        item_cells
+    )  # every item cell
+    assert re.search(
+        r"<img[^>]+alt=\"Chart: [^\"]+\"[^>]+src=\"_images/[^\"]+\.svg\"|"
+        r"<img[^>]+src=\"_images/[^\"]+\.svg\"[^>]+alt=\"Chart: ",
+        alliance,
+    ), "charts as SVG images"
     assert "McIntyre" in alliance or "Safran" in alliance  # citations kept
     assert "<table" in (site / "index.html").read_text(encoding="utf-8")
     for page in pages:
         text = (site / page).read_text(encoding="utf-8")
         assert "widget-view+json" not in text and "Traceback" not in text, page
-        assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", text), f"{page} loads from another site"
+        assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", text), (
+            f"{page} loads from another site"
+        )
 
 
 def _assessment_texts(bank) -> list[str]:
-    """Every piece of an assessment item a learner must not see: vignette, responses, keys' reasons."""
+    """Every piece of an assessment item a learner must not see: vignette, responses,
+    keys' reasons."""
     texts = []
     for item_id in bank.ids(split="assessment"):
         item = bank.item(item_id)
@@ -201,8 +234,13 @@ def _assessment_texts(bank) -> list[str]:
 def _forms(text: str) -> set[str]:
     """A text as it may be written into a page or a script: plain, HTML-escaped, JSON-escaped."""
     head = text[:60]
-    return {head, html.escape(head), html.escape(head, quote=False), json.dumps(head)[1:-1],
-            json.dumps(head, ensure_ascii=False)[1:-1]}
+    return {
+        head,
+        html.escape(head),
+        html.escape(head, quote=False),
+        json.dumps(head)[1:-1],
+        json.dumps(head, ensure_ascii=False)[1:-1],
+    }
 
 
 @pytest.mark.slow
@@ -214,24 +252,33 @@ def test_no_assessment_item_key_or_rationale_in_any_file(site):
     for text in _assessment_texts(bank):
         forms = _forms(text)
         for path, content in contents.items():
-            assert not any(f in content for f in forms), f"{path.relative_to(site)} holds assessment text {text[:40]!r}"
-    id_pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, assessment_ids)) + r")(-[a-e])?(?![\w-])")
+            assert not any(f in content for f in forms), (
+                f"{path.relative_to(site)} holds assessment text {text[:40]!r}"
+            )
+    id_pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(map(re.escape, assessment_ids)) + r")(-[a-e])?(?![\w-])"
+    )
     for path, content in contents.items():
         found = id_pattern.search(content)
         assert found is None, f"{path.relative_to(site)} names assessment item {found.group(0)}"
     # the scan can fail: the practice items it shares the site with are found
     practice = bank.item("ep-001")
-    assert any(f in contents[site / "01_orientation.html"] for f in _forms(practice.responses[0].text))
-    assert any(f in contents[site / "01_orientation.html"] for f in _forms(practice.responses[0].rationale))
+    assert any(
+        f in contents[site / "01_orientation.html"] for f in _forms(practice.responses[0].text)
+    )
+    assert any(
+        f in contents[site / "01_orientation.html"] for f in _forms(practice.responses[0].rationale)
+    )
 
 
-# -- in the browser ------------------------------------------------------------------------------------
+# -- in the browser --------------------------------------------------------------------------------
 def _browser(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
 def _site_only(context, base: str, outside: list[str]) -> None:
     """Block, and remember, every request that would leave the site."""
+
     def route(route):
         url = route.request.url
         if url.startswith(base + "/") or url.startswith(("data:", "blob:")):
@@ -239,6 +286,7 @@ def _site_only(context, base: str, outside: list[str]) -> None:
         else:
             outside.append(url)
             route.abort()
+
     context.route("**/*", route)
 
 
@@ -266,7 +314,9 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
     errors: list[str] = []
     with sync_playwright() as p:
         browser = _browser(p)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
         _site_only(context, served, outside)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -283,25 +333,33 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
             _open(page, f"{served}/01_orientation.html")
             choice = bank.item("ep-001")
             picked = choice.responses[1]
-            _item(page, "ep-001", "ChoiceItem").get_by_text(f"({picked.letter}) {picked.text[:30]}").click()
+            _item(page, "ep-001", "ChoiceItem").get_by_text(
+                f"({picked.letter}) {picked.text[:30]}"
+            ).click()
             expected = score("ep-001", "choose", picked.response_id, bank=bank)
             expect(_feedback(page, "ep-001")).to_contain_text(f"Score: {expected.credit:.0%}")
             expect(_feedback(page, "ep-001")).to_contain_text(expected.feedback[:80])
 
             spectrum = bank.item("rc-001")
             first = spectrum.responses[0]
-            group = _item(page, "rc-001", "SpectrumItem").get_by_role("radiogroup", name=f"Response ({first.letter}):")
+            group = _item(page, "rc-001", "SpectrumItem").get_by_role(
+                "radiogroup", name=f"Response ({first.letter}):"
+            )
             group.get_by_role("radio", name=LABELS[first.spectrum_position], exact=True).click()
             expect(_feedback(page, "rc-001")).to_contain_text("Score so far")
             expect(_feedback(page, "rc-001")).to_contain_text(first.rationale[:60])
-            expect(_feedback(page, "rc-001")).to_contain_text(f"{len(spectrum.responses) - 1} more to place")
+            expect(_feedback(page, "rc-001")).to_contain_text(
+                f"{len(spectrum.responses) - 1} more to place"
+            )
 
             marker_item = bank.item("rw-001")
             marker = _item(page, "rw-001", "MarkerItem")
             marker.get_by_role("radio", name="withdrawal", exact=True).click()
             wrong = "denial" if marker_item.marker_3rs != "denial" else "minimal_response"
             marker.get_by_label("3RS marker:").select_option(wrong)
-            expected = score("rw-001", "marker", {"rupture_type": "withdrawal", "marker": wrong}, bank=bank)
+            expected = score(
+                "rw-001", "marker", {"rupture_type": "withdrawal", "marker": wrong}, bank=bank
+            )
             expect(_feedback(page, "rw-001")).to_contain_text(f"Score: {expected.credit:.0%}")
             marker.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "orientation-answered-1280.png"))
@@ -313,7 +371,9 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
             page.keyboard.press("Space")
             page.keyboard.press("ArrowDown")  # radios move and choose with the arrows
             second = bank.item("ep-002").responses[1]
-            expect(keyboard_choice.locator("input[type=radio]:checked")).to_have_attribute("value", second.response_id)
+            expect(keyboard_choice.locator("input[type=radio]:checked")).to_have_attribute(
+                "value", second.response_id
+            )
             expected = score("ep-002", "choose", second.response_id, bank=bank)
             expect(_feedback(page, "ep-002")).to_contain_text(expected.feedback[:80])
 
@@ -325,14 +385,23 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
             expect(rows.first.get_by_role("radio", checked=True)).to_have_text("attuned")
             page.keyboard.press("Tab")  # into the next response's group
             page.keyboard.press("Space")  # choose its first option
-            placed = {spectrum_kb.responses[0].response_id: 0, spectrum_kb.responses[1].response_id: -2}
+            placed = {
+                spectrum_kb.responses[0].response_id: 0,
+                spectrum_kb.responses[1].response_id: -2,
+            }
             expected = score("ep-009", "spectrum", placed, bank=bank)
-            expect(_feedback(page, "ep-009")).to_contain_text(f"Score so far: {expected.credit:.0%}")
+            expect(_feedback(page, "ep-009")).to_contain_text(
+                f"Score so far: {expected.credit:.0%}"
+            )
 
             # compose and reflect: typed, saved by their buttons
             compose = _item(page, "ep-017", "ComposeItem")
-            compose.get_by_label("Your response:").fill("It sounds as if part of you wants to stop here.")
-            compose.get_by_role("radiogroup").first.get_by_role("radio", name="4", exact=True).click()
+            compose.get_by_label("Your response:").fill(
+                "It sounds as if part of you wants to stop here."
+            )
+            compose.get_by_role("radiogroup").first.get_by_role(
+                "radio", name="4", exact=True
+            ).click()
             compose.get_by_role("button", name="Save my response").click()
             expect(_feedback(page, "ep-017")).to_contain_text("Compare with the keyed response")
             expect(_feedback(page, "ep-017")).to_contain_text(bank.item("ep-017").best.text[:60])
@@ -356,15 +425,23 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
             keyboard_marker = _item(page, "rw-003", "MarkerItem")
             keyboard_marker.get_by_role("radio", name="no rupture", exact=True).focus()
             page.keyboard.press("Enter")
-            expected = score("rw-003", "marker", {"rupture_type": "none", "marker": "none"}, bank=bank)
+            expected = score(
+                "rw-003", "marker", {"rupture_type": "none", "marker": "none"}, bank=bank
+            )
             expect(_feedback(page, "rw-003")).to_contain_text(f"Score: {expected.credit:.0%}")
 
             # reload: every answer is still there
             _open(page, f"{served}/01_orientation.html")
-            expect(_item(page, "ep-001", "ChoiceItem").locator("input:checked")).to_have_attribute("value", picked.response_id)
-            expect(group.get_by_role("radio", checked=True)).to_have_text(LABELS[first.spectrum_position])
+            expect(_item(page, "ep-001", "ChoiceItem").locator("input:checked")).to_have_attribute(
+                "value", picked.response_id
+            )
+            expect(group.get_by_role("radio", checked=True)).to_have_text(
+                LABELS[first.spectrum_position]
+            )
             expect(marker.get_by_label("3RS marker:")).to_have_value(wrong)
-            expect(_item(page, "rw-001", "MarkerItem").locator(".dialectic-status")).to_have_text("Your earlier answer is restored.")
+            expect(_item(page, "rw-001", "MarkerItem").locator(".dialectic-status")).to_have_text(
+                "Your earlier answer is restored."
+            )
 
             # the progress page, computed in the browser
             _open(page, f"{served}/09_my_progress.html")
@@ -382,7 +459,10 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
             document = AnswerStore(saved.parent).load()
             in_browser = page.evaluate("JSON.parse(localStorage.getItem('dialectic-responses'))")
             assert document == in_browser
-            answers = {item: {t: e["value"] for t, e in tasks.items()} for item, tasks in document["answers"].items()}
+            answers = {
+                item: {t: e["value"] for t, e in tasks.items()}
+                for item, tasks in document["answers"].items()
+            }
             assert answers == {
                 "ep-001": {"choose": picked.response_id},
                 "rc-001": {"spectrum": {first.response_id: first.spectrum_position}},
@@ -392,24 +472,39 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
                 "at-003": {"pattern": "dismissing"},
                 "at-001": {"pattern": "preoccupied"},
                 "rw-003": {"marker": {"rupture_type": "none", "marker": "none"}},
-                "ep-017": {"compose": {"text": "It sounds as if part of you wants to stop here.",
-                                       "self_rating": {"empathy": 4}}},
+                "ep-017": {
+                    "compose": {
+                        "text": "It sounds as if part of you wants to stop here.",
+                        "self_rating": {"empathy": 4},
+                    }
+                },
             }
-            assert [r["text"] for r in document["reflections"].values()] == ["I lean toward reassuring."]
+            assert [r["text"] for r in document["reflections"].values()] == [
+                "I lean toward reassuring."
+            ]
 
             # a bad file is refused with a message, and nothing is lost
             bad = tmp_path / "bad.json"
-            bad.write_text(json.dumps({"schema_version": 1, "answers": {"ep-001": {"choose": "x"}}, "reflections": {}}))
+            bad.write_text(
+                json.dumps(
+                    {"schema_version": 1, "answers": {"ep-001": {"choose": "x"}}, "reflections": {}}
+                )
+            )
             page.locator("input[type=file]").set_input_files(str(bad))
             expect(page.get_by_role("alert")).to_contain_text("bad.json was not loaded")
-            assert page.evaluate("JSON.parse(localStorage.getItem('dialectic-responses'))") == in_browser
+            assert (
+                page.evaluate("JSON.parse(localStorage.getItem('dialectic-responses'))")
+                == in_browser
+            )
 
             # a notebook's responses.json loads: a newer answer replaces, a new one is added
             store = AnswerStore(tmp_path / "notebook")
             store.record("ep-001", "choose", choice.best.response_id)
             store.record("ep-003", "choose", bank.item("ep-003").responses[0].response_id)
             page.locator("input[type=file]").set_input_files(str(store.path))
-            expect(page.locator("[data-part=files] [role=status]")).to_contain_text("Loaded responses.json")
+            expect(page.locator("[data-part=files] [role=status]")).to_contain_text(
+                "Loaded responses.json"
+            )
             merged = page.evaluate("JSON.parse(localStorage.getItem('dialectic-responses'))")
             assert merged["answers"]["ep-001"]["choose"]["value"] == choice.best.response_id
             assert "ep-003" in merged["answers"] and "rw-003" in merged["answers"]
@@ -428,9 +523,16 @@ def _axe(page) -> list[dict]:
     """axe-core's serious and critical violations on the page as it stands."""
     page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.mark.slow
@@ -467,7 +569,8 @@ def _check_layout(page, name: str) -> None:
     boxes = page.evaluate("""() => {
         const article = document.querySelector('main article, article.bd-article, main');
         const limit = article.getBoundingClientRect();
-        return Array.from(document.querySelectorAll('.dialectic-site-item, .dialectic-site-reflection'))
+        const items = document.querySelectorAll('.dialectic-site-item, .dialectic-site-reflection');
+        return Array.from(items)
           .filter(e => e.offsetParent !== null)
           .map(e => { const r = e.getBoundingClientRect();
                       const font = parseFloat(getComputedStyle(e).fontSize);
@@ -476,12 +579,14 @@ def _check_layout(page, name: str) -> None:
     }""")
     for box in boxes:
         assert box["font"] >= 12, f"{name}: item text smaller than 12 px"
-        assert box["left"] >= box["limitLeft"] - 1 and box["right"] <= box["limitRight"] + 1, f"{name}: an item overflows"
+        assert box["left"] >= box["limitLeft"] - 1 and box["right"] <= box["limitRight"] + 1, (
+            f"{name}: an item overflows"
+        )
     for above, below in zip(boxes, boxes[1:], strict=False):
         assert below["top"] >= above["bottom"] - 1, f"{name}: two items overlap"
 
 
-# -- the same audit on the notebook course's widgets, in a real JupyterLab ----------------------------
+# -- the same audit on the notebook course's widgets, in a real JupyterLab -------------------------
 from tests.test_browser import _end_sessions, _run_all, _wait_for_kernel, course_server  # noqa: E402,F401
 
 AUDITED_MODULE = "08_integration.ipynb"  # every kind of item, a reflection and charts
@@ -507,7 +612,9 @@ def test_no_serious_accessibility_problem_in_the_jupyterlab_widgets(course_serve
         page.add_locator_handler(page.locator(".jp-Dialog"), _accept_dialog)
         try:
             _end_sessions(course_server)
-            page.goto(f"{course_server['url']}/lab/tree/{AUDITED_MODULE}?reset&token={course_server['token']}")
+            page.goto(
+                f"{course_server['url']}/lab/tree/{AUDITED_MODULE}?reset&token={course_server['token']}"
+            )
             _wait_for_kernel(page)
             widgets = page.locator(".dialectic-item-widget")
             for attempt in range(3):  # on a loaded machine a Run All can be lost; run it again
@@ -521,16 +628,23 @@ def test_no_serious_accessibility_problem_in_the_jupyterlab_widgets(course_serve
             page.locator(".widget-dropdown").first.wait_for(timeout=60_000)
             # axe looks at the cells' outputs only: JupyterLab's own interface is not ours to fix
             page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-            results = page.evaluate("axe.run({include: [['.jp-OutputArea-output']]}, {resultTypes: ['violations']})")
+            results = page.evaluate(
+                "axe.run({include: [['.jp-OutputArea-output']]}, {resultTypes: ['violations']})"
+            )
             page.screenshot(path=str(SHOTS / "jupyterlab-widgets-1280.png"))
         except Exception:
             page.screenshot(path=str(SHOTS / "jupyterlab-failure.png"))
             dialogs = page.locator(".jp-Dialog")
             if dialogs.count():
-                raise AssertionError(f"JupyterLab showed a dialog: {dialogs.first.inner_text()!r}") from None
+                raise AssertionError(
+                    f"JupyterLab showed a dialog: {dialogs.first.inner_text()!r}"
+                ) from None
             raise
         finally:
             browser.close()
-    serious = [{"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-               for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    serious = [
+        {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not serious, json.dumps(serious, indent=1)

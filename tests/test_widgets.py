@@ -28,14 +28,18 @@ def _saved(tmp_path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))["answers"] if path.exists() else {}
 
 
-@pytest.mark.parametrize("make", [
-    lambda d: widgets.SpectrumItem("rw-001", directory=d),
-    lambda d: widgets.ChoiceItem("ep-001", directory=d),
-    lambda d: widgets.MarkerItem("rw-003", directory=d),
-    lambda d: widgets.PatternItem("at-001", directory=d),
-    lambda d: widgets.ComposeItem("is-017", directory=d),
-    lambda d: widgets.Reflection("r-1", "What pulls you?", directory=d),
-], ids=["spectrum", "choice", "marker", "pattern", "compose", "reflection"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: widgets.SpectrumItem("rw-001", directory=d),
+        lambda d: widgets.ChoiceItem("ep-001", directory=d),
+        lambda d: widgets.MarkerItem("rw-003", directory=d),
+        lambda d: widgets.PatternItem("at-001", directory=d),
+        lambda d: widgets.ComposeItem("is-017", directory=d),
+        lambda d: widgets.Reflection("r-1", "What pulls you?", directory=d),
+    ],
+    ids=["spectrum", "choice", "marker", "pattern", "compose", "reflection"],
+)
 def test_construction_alone_writes_nothing(tmp_path, make):
     make(tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -46,7 +50,9 @@ def test_spectrum_item_records_gives_feedback_and_restores(tmp_path, bank):
     first, second = item.responses[0], item.responses[1]
     w = widgets.SpectrumItem("rw-001", directory=tmp_path)
     w.placements[first.response_id].value = first.spectrum_position
-    assert _saved(tmp_path)["rw-001"]["spectrum"]["value"] == {first.response_id: first.spectrum_position}
+    assert _saved(tmp_path)["rw-001"]["spectrum"]["value"] == {
+        first.response_id: first.spectrum_position
+    }
     assert first.rationale.replace("'", "&#x27;") in w.feedback.value
     assert second.rationale.replace("'", "&#x27;") not in w.feedback.value  # unplaced: no spoiler
     assert "more to place" in w.feedback.value
@@ -73,7 +79,10 @@ def test_marker_item(tmp_path, bank):
     w.kind.value = "withdrawal"
     assert not w.marker.disabled and "rw-003" not in _saved(tmp_path)  # half an answer is not saved
     w.marker.value = item.marker_3rs
-    assert _saved(tmp_path)["rw-003"]["marker"]["value"] == {"rupture_type": "withdrawal", "marker": item.marker_3rs}
+    assert _saved(tmp_path)["rw-003"]["marker"]["value"] == {
+        "rupture_type": "withdrawal",
+        "marker": item.marker_3rs,
+    }
     assert "Score: 100%" in w.feedback.value
     restored = widgets.MarkerItem("rw-003", directory=tmp_path)
     assert (restored.kind.value, restored.marker.value) == ("withdrawal", item.marker_3rs)
@@ -102,7 +111,13 @@ def test_compose_item_saves_on_button_only(tmp_path, bank):
     w.save_button.click()
     saved = _saved(tmp_path)["is-017"]["compose"]["value"]
     assert (saved["text"], saved["self_rating"]) == (w.text.value, {"empathy": 4})
-    assert set(saved["rater"]["probabilities"]) == {"-2", "-1", "0", "1", "2"}  # the formative reading
+    assert set(saved["rater"]["probabilities"]) == {
+        "-2",
+        "-1",
+        "0",
+        "1",
+        "2",
+    }  # the formative reading
     assert "formative reading" in w.reading.value and "not a grade" in w.reading.value
     assert "Compare with the keyed response" in w.feedback.value
     restored = widgets.ComposeItem("is-017", directory=tmp_path)
@@ -114,7 +129,10 @@ def test_reflection_saves_and_restores(tmp_path):
     r.text.value = "When a client cries I rush to soothe."
     r.save_button.click()
     assert AnswerStore(tmp_path).reflection("alliance-1") == r.text.value
-    assert widgets.Reflection("alliance-1", "Where do you collude?", directory=tmp_path).text.value == r.text.value
+    assert (
+        widgets.Reflection("alliance-1", "Where do you collude?", directory=tmp_path).text.value
+        == r.text.value
+    )
 
 
 def test_assessment_items_save_without_feedback(tmp_path, bank):
@@ -162,8 +180,12 @@ def test_text_fallback_for_places_without_widgets(tmp_path, bank):
 
 def test_static_html_export_shows_the_fallback(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('from grader.widgets import SpectrumItem\nSpectrumItem("rc-001")')]
-    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb.cells = [
+        nbformat.v4.new_code_cell('from grader.widgets import SpectrumItem\nSpectrumItem("rc-001")')
+    ]
+    NotebookClient(
+        nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     page = to_static_html(nb)
     assert "Interactive item rc-001" in page and "dialectic-static" in page
 
@@ -172,7 +194,9 @@ def test_widgets_are_labelled_for_keyboard_and_screen_readers(tmp_path):
     w = widgets.SpectrumItem("rw-001", directory=tmp_path)
     for toggle in w.placements.values():
         assert toggle.tooltips and all(toggle.tooltips)
-        assert [label for label, _ in toggle.options] == [label for label, _ in widgets.SPECTRUM_OPTIONS]
+        assert [label for label, _ in toggle.options] == [
+            label for label, _ in widgets.SPECTRUM_OPTIONS
+        ]
     c = widgets.ChoiceItem("ep-001", directory=tmp_path)
     assert c.choice.description and all(label.startswith("(") for label, _ in c.choice.options)
     m = widgets.MarkerItem("rw-003", directory=tmp_path)
@@ -191,13 +215,20 @@ def test_physiology_explorer(tmp_path):
 
 
 def test_physiology_explorer_runs_headless_without_stalling(tmp_path):
-    """nbclient stalls on ipywidgets.Output (jupyter/nbclient#312); the explorer must not use one."""
+    """nbclient stalls on ipywidgets.Output (jupyter/nbclient#312);
+    the explorer must not use one."""
     import time
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('from grader.widgets import PhysiologyExplorer\nPhysiologyExplorer("d01")')]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            'from grader.widgets import PhysiologyExplorer\nPhysiologyExplorer("d01")'
+        )
+    ]
     started = time.monotonic()
-    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     assert time.monotonic() - started < 30
     kinds = [set(o.get("data", {})) for o in nb.cells[0].outputs]
     assert any("image/svg+xml" in k for k in kinds) and any("text/html" in k for k in kinds)
@@ -219,10 +250,15 @@ def test_marker_dropdown_prompts_instead_of_showing_blank(tmp_path, bank):
     assert "rw-003" not in _saved(tmp_path)  # the prompt is not an answer
     w.kind.value = "withdrawal"
     assert w.marker.label == "choose a withdrawal marker..."
-    assert [label for label, _ in w.marker.options][1:] == [m.replace("_", " ") for m in WITHDRAWAL_MARKERS]
+    assert [label for label, _ in w.marker.options][1:] == [
+        m.replace("_", " ") for m in WITHDRAWAL_MARKERS
+    ]
     w.kind.value = "none"
     assert (w.marker.value, w.marker.disabled) == ("none", True)
-    assert _saved(tmp_path)["rw-003"]["marker"]["value"] == {"rupture_type": "none", "marker": "none"}
+    assert _saved(tmp_path)["rw-003"]["marker"]["value"] == {
+        "rupture_type": "none",
+        "marker": "none",
+    }
 
 
 SHOW_EVERY_KIND = """\
@@ -233,9 +269,15 @@ ChoiceItem("ep-001")
 
 def _outputs(tmp_path, source: str, env: str = "") -> list:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(env + source), nbformat.v4.new_code_cell('Reflection("r-1", "What pulls?")'),
-                nbformat.v4.new_code_cell("NextItems()"), nbformat.v4.new_code_cell('PhysiologyExplorer("d01")')]
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb.cells = [
+        nbformat.v4.new_code_cell(env + source),
+        nbformat.v4.new_code_cell('Reflection("r-1", "What pulls?")'),
+        nbformat.v4.new_code_cell("NextItems()"),
+        nbformat.v4.new_code_cell('PhysiologyExplorer("d01")'),
+    ]
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     return [cell.outputs for cell in nb.cells]
 
 
@@ -246,14 +288,19 @@ def test_each_widget_comes_with_readable_text_in_an_output_of_its_own(tmp_path):
     for outputs in (choice, reflection, next_items):
         text, live = outputs
         assert "application/vnd.jupyter.widget-view+json" not in text["data"]
-        assert "dialectic-static" in text["data"]["text/html"] and "Run All Cells" in text["data"]["text/plain"]
+        assert (
+            "dialectic-static" in text["data"]["text/html"]
+            and "Run All Cells" in text["data"]["text/plain"]
+        )
         assert set(live["data"]) == {"application/vnd.jupyter.widget-view+json"}
     assert "Interactive item ep-001" in choice[0]["data"]["text/plain"]
     assert "What pulls?" in reflection[0]["data"]["text/plain"]
     assert next_items[0]["data"]["text/plain"].count("Interactive item") == 5
     kinds = [set(o.get("data", {})) for o in explorer]
     assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds)
-    assert any("Signal: skin conductance" in o.get("data", {}).get("text/plain", "") for o in explorer)
+    assert any(
+        "Signal: skin conductance" in o.get("data", {}).get("text/plain", "") for o in explorer
+    )
 
 
 def test_autograde_keeps_only_the_text(tmp_path):
@@ -266,5 +313,8 @@ def test_autograde_keeps_only_the_text(tmp_path):
 def test_live_style_hides_the_text_only_while_the_widget_shows():
     """The rule the browser test sees working: hide the text output followed by a live view,
     and, in the text, hide the widget-error line that follows it."""
-    assert ".jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live)" in widgets._STYLE
+    assert (
+        ".jp-OutputArea-child:has(.dialectic-static):has(+ .jp-OutputArea-child .dialectic-live)"
+        in widgets._STYLE
+    )
     assert ":not(:has(> .jp-OutputArea-output > *))" in widgets._fallback_bundle("x")["text/html"]

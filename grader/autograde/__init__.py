@@ -41,5 +41,15 @@ from grader.autograde.run import DEFAULT_WORKERS, autograde_cohort, submissions
 from grader.autograde.tasks import Outcome
 from grader.autograde.trusted import FEEDBACK_MODES
 
-__all__ = ["DEFAULT_WORKERS", "FEEDBACK_MODES", "Outcome", "autograde_cohort", "check_isolation",
-           "course_timeout", "graded_before", "grading_policy", "record_path", "submissions"]
+__all__ = [
+    "DEFAULT_WORKERS",
+    "FEEDBACK_MODES",
+    "Outcome",
+    "autograde_cohort",
+    "check_isolation",
+    "course_timeout",
+    "graded_before",
+    "grading_policy",
+    "record_path",
+    "submissions",
+]

@@ -41,9 +41,13 @@ def spec_key(spec: dict) -> str:
 
 def _charts(nb) -> list[dict]:
     """Every output of ``nb`` that carries a vega-lite spec."""
-    return [output.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
-            for output in cell.get("outputs", [])
-            if any(k.startswith("application/vnd.vegalite") for k in output.get("data", {}))]
+    return [
+        output.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if any(k.startswith("application/vnd.vegalite") for k in output.get("data", {}))
+    ]
 
 
 def _spec(data: dict) -> dict:
@@ -66,8 +70,13 @@ def reference_images(release: Path, student_bank: Path, timeout: int) -> dict[st
         folder = Path(shutil.copytree(release, Path(scratch) / release.name))
         for path in sorted(folder.glob("*.ipynb")):
             nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(folder)}}).execute(env=env)
+            NotebookClient(
+                nb,
+                timeout=timeout,
+                kernel_name="python3",
+                allow_errors=True,
+                resources={"metadata": {"path": str(folder)}},
+            ).execute(env=env)
             for data in _charts(nb):
                 if SVG in data:
                     images[spec_key(_spec(data))] = data[SVG]

@@ -28,8 +28,10 @@ def record_path(course: Path, assignment: str, student: str) -> Path:
 
 def graded_before(course: Path, assignment: str, student: str) -> bool:
     """Whether an earlier run graded this submission and its graded folder is still there."""
-    return (record_path(course, assignment, student).exists()
-            and (Path(course) / "autograded" / student / assignment).is_dir())
+    return (
+        record_path(course, assignment, student).exists()
+        and (Path(course) / "autograded" / student / assignment).is_dir()
+    )
 
 
 def snapshot(source: Path, target: Path) -> None:
@@ -47,31 +49,65 @@ def read_results(db: Path, assignment: str, student: str) -> Graded:
     try:
         with engine.connect() as connection:
             timestamp = connection.execute(
-                select(api.SubmittedAssignment.timestamp).join(api.Assignment).where(*base)).scalar()
-            grades = connection.execute(_up_to_submission(
-                select(api.GradeCell.name, api.Notebook.name, api.Grade.auto_score, api.Grade.needs_manual_grade)
-                .select_from(api.Grade).join(api.GradeCell, api.Grade.cell_id == api.GradeCell.id),
-                api.Grade.notebook_id).where(*base)).all()
-            comments = connection.execute(_up_to_submission(
-                select(api.BaseCell.name, api.Notebook.name, api.Comment.auto_comment)
-                .select_from(api.Comment).join(api.BaseCell, api.Comment.cell_id == api.BaseCell.id),
-                api.Comment.notebook_id).where(*base)).all()
-            notebooks = connection.execute(_up_to_submission(
-                select(api.Notebook.name, api.SubmittedNotebook.late_submission_penalty)
-                .select_from(api.SubmittedNotebook), None).where(*base)).all()
+                select(api.SubmittedAssignment.timestamp).join(api.Assignment).where(*base)
+            ).scalar()
+            grades = connection.execute(
+                _up_to_submission(
+                    select(
+                        api.GradeCell.name,
+                        api.Notebook.name,
+                        api.Grade.auto_score,
+                        api.Grade.needs_manual_grade,
+                    )
+                    .select_from(api.Grade)
+                    .join(api.GradeCell, api.Grade.cell_id == api.GradeCell.id),
+                    api.Grade.notebook_id,
+                ).where(*base)
+            ).all()
+            comments = connection.execute(
+                _up_to_submission(
+                    select(api.BaseCell.name, api.Notebook.name, api.Comment.auto_comment)
+                    .select_from(api.Comment)
+                    .join(api.BaseCell, api.Comment.cell_id == api.BaseCell.id),
+                    api.Comment.notebook_id,
+                ).where(*base)
+            ).all()
+            notebooks = connection.execute(
+                _up_to_submission(
+                    select(
+                        api.Notebook.name, api.SubmittedNotebook.late_submission_penalty
+                    ).select_from(api.SubmittedNotebook),
+                    None,
+                ).where(*base)
+            ).all()
     finally:
         engine.dispose()
-    return Graded(assignment, student, True, "", Path(), 0.0, timestamp, [tuple(g) for g in grades],
-                  [tuple(c) for c in comments], [tuple(n) for n in notebooks])
+    return Graded(
+        assignment,
+        student,
+        True,
+        "",
+        Path(),
+        0.0,
+        timestamp,
+        [tuple(g) for g in grades],
+        [tuple(c) for c in comments],
+        [tuple(n) for n in notebooks],
+    )
 
 
 def _up_to_submission(query, submitted_notebook_id):
     """Join a per-notebook row up to its notebook, submission and assignment (for filtering)."""
     if submitted_notebook_id is not None:
         query = query.join(api.SubmittedNotebook, submitted_notebook_id == api.SubmittedNotebook.id)
-    return (query.join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
-            .join(api.SubmittedAssignment, api.SubmittedNotebook.assignment_id == api.SubmittedAssignment.id)
-            .join(api.Assignment, api.SubmittedAssignment.assignment_id == api.Assignment.id))
+    return (
+        query.join(api.Notebook, api.SubmittedNotebook.notebook_id == api.Notebook.id)
+        .join(
+            api.SubmittedAssignment,
+            api.SubmittedNotebook.assignment_id == api.SubmittedAssignment.id,
+        )
+        .join(api.Assignment, api.SubmittedAssignment.assignment_id == api.Assignment.id)
+    )
 
 
 def merge(course: Path, graded: Graded) -> Outcome:
@@ -83,15 +119,21 @@ def merge(course: Path, graded: Graded) -> Outcome:
         warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(graded.student_id)
         if graded.ok:
-            submission = gb.update_or_create_submission(assignment, graded.student_id, timestamp=graded.timestamp)
+            submission = gb.update_or_create_submission(
+                assignment, graded.student_id, timestamp=graded.timestamp
+            )
             for grade_id, notebook, auto_score, needs_manual in graded.grades:
                 grade = gb.find_grade(grade_id, notebook, assignment, graded.student_id)
                 grade.auto_score = auto_score
                 grade.needs_manual_grade = bool(needs_manual) or grade.manual_score is not None
             for cell, notebook, auto_comment in graded.comments:
-                gb.find_comment(cell, notebook, assignment, graded.student_id).auto_comment = auto_comment
+                gb.find_comment(
+                    cell, notebook, assignment, graded.student_id
+                ).auto_comment = auto_comment
             for notebook, penalty in graded.notebooks:
-                gb.find_submission_notebook(notebook, assignment, graded.student_id).late_submission_penalty = penalty
+                gb.find_submission_notebook(
+                    notebook, assignment, graded.student_id
+                ).late_submission_penalty = penalty
         else:
             submission = gb.update_or_create_submission(assignment, graded.student_id)
             for notebook in submission.notebooks:
@@ -113,10 +155,22 @@ def merge(course: Path, graded: Graded) -> Outcome:
         source = course / "submitted" / graded.student_id / assignment
         shutil.copytree(source, target, symlinks=True)
         (target / "AUTOGRADE_FAILED.txt").write_text(
-            f"nbgrader could not grade this submission; it scored 0.\nReason: {graded.reason}\n", encoding="utf-8")
-    outcome = Outcome(graded.student_id, "graded" if graded.ok else "failed", graded.reason, score, max_score,
-                      round(graded.seconds, 2), tuple(graded.notes), assignment)
+            f"nbgrader could not grade this submission; it scored 0.\nReason: {graded.reason}\n",
+            encoding="utf-8",
+        )
+    outcome = Outcome(
+        graded.student_id,
+        "graded" if graded.ok else "failed",
+        graded.reason,
+        score,
+        max_score,
+        round(graded.seconds, 2),
+        tuple(graded.notes),
+        assignment,
+    )
     # written last and in one step: its presence is what tells a rerun this submission is done
-    write_atomically(record_path(course, assignment, graded.student_id), json.dumps(asdict(outcome), indent=1))
+    write_atomically(
+        record_path(course, assignment, graded.student_id), json.dumps(asdict(outcome), indent=1)
+    )
     shutil.rmtree(graded.scratch, ignore_errors=True)
     return outcome

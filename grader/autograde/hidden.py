@@ -28,16 +28,24 @@ def strip_hidden_tests(gradebook_url: str, assignments: list[str]) -> int:
                     if not HIDDEN_TESTS.search(cell.source or ""):
                         continue
                     cell.source = without_hidden_tests(cell.source)
-                    cell.checksum = checksum(cell.name, cell.cell_type, cell.source, cell.locked, points)
+                    cell.checksum = checksum(
+                        cell.name, cell.cell_type, cell.source, cell.locked, points
+                    )
                     changed += 1
         gb.db.commit()
     return changed
 
 
 def checksum(grade_id: str, cell_type: str, source: str, locked: bool, points: dict) -> str:
-    """The checksum nbgrader gives a released cell of this kind (``nbgrader.utils.compute_checksum``)."""
+    """The checksum nbgrader gives a released cell of this kind
+    (``nbgrader.utils.compute_checksum``)."""
     new = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
     cell = new(source)
-    cell.metadata["nbgrader"] = {"grade": grade_id in points, "grade_id": grade_id, "locked": bool(locked),
-                                 "solution": False, "points": points.get(grade_id, 0)}
+    cell.metadata["nbgrader"] = {
+        "grade": grade_id in points,
+        "grade_id": grade_id,
+        "locked": bool(locked),
+        "solution": False,
+        "points": points.get(grade_id, 0),
+    }
     return compute_checksum(cell)

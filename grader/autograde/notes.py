@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 #: Errors from student code worth the instructor's eye: the sandbox refusing something, or a limit.
-SYSTEM_ERRORS = {"OSError", "PermissionError", "FileNotFoundError", "IsADirectoryError", "ConnectionError",
-                 "ConnectionRefusedError", "gaierror", "MemoryError", "BlockingIOError"}
+SYSTEM_ERRORS = {
+    "OSError",
+    "PermissionError",
+    "FileNotFoundError",
+    "IsADirectoryError",
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "gaierror",
+    "MemoryError",
+    "BlockingIOError",
+}
 
 
 def run_notes(folder: Path, timeout: int) -> list[str]:
@@ -25,7 +33,9 @@ def run_notes(folder: Path, timeout: int) -> list[str]:
             for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
                 name = output.get("ename") if output.get("output_type") == "error" else None
                 if name in ("CellTimeoutError", "KeyboardInterrupt"):
-                    notes.append(f"{path.name}, {where}: still running after {timeout} s, interrupted")
+                    notes.append(
+                        f"{path.name}, {where}: still running after {timeout} s, interrupted"
+                    )
                 elif name == "HandInError":
                     notes.append(f"{path.name}, {where}: {output.get('evalue')}"[:300])
                 elif name in SYSTEM_ERRORS:
@@ -36,9 +46,22 @@ def run_notes(folder: Path, timeout: int) -> list[str]:
 def failure_reason(log: str) -> str:
     """The most telling lines of a failed nbgrader run."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
-    telling = [line for line in lines if any(k in line for k in (
-        "Error", "error", "Exception", "not valid", "missing", "Timeout", "timed out", "Kernel died"))]
+    telling = [
+        line
+        for line in lines
+        if any(
+            k in line
+            for k in (
+                "Error",
+                "error",
+                "Exception",
+                "not valid",
+                "missing",
+                "Timeout",
+                "timed out",
+                "Kernel died",
+            )
+        )
+    ]
     chosen = [line for line in telling if "Please see" not in line and "Traceback" not in line][-3:]
     return " | ".join(chosen or lines[-2:])[:600] or "nbgrader autograde failed without a message"
-
-

@@ -22,7 +22,19 @@ DEFAULT_TIMEOUT = 120
 #: What the kernel sees of the machine besides its Python, grader and the physiology data: the
 #: system folders a Python process needs. Everything else (/home, /root, /srv, /opt, /var,
 #: /run, /work, other checkouts and copies of the bank...) is covered.
-SYSTEM = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev")
+SYSTEM = (
+    "/usr",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+)
 #: A whole submission may take this many cell timeouts (plus a minute) before its worker is killed.
 WALL_CLOCK_CELLS = 20
 
@@ -43,8 +55,9 @@ def wall_clock(timeout: int) -> int:
     return timeout * WALL_CLOCK_CELLS + 60
 
 
-def grading_policy(course: Path, timeout: int, sandboxed: bool = True,
-                   student_bank: Path | None = None) -> sandbox.Policy:
+def grading_policy(
+    course: Path, timeout: int, sandboxed: bool = True, student_bank: Path | None = None
+) -> sandbox.Policy:
     """The sandbox of a grading kernel: what it must not see, and its limits.
 
     An allow-list: the kernel sees the system folders (:data:`SYSTEM`), its Python
@@ -53,18 +66,31 @@ def grading_policy(course: Path, timeout: int, sandboxed: bool = True,
     course directory, this checkout, the instructor item bank wherever it lives, any other
     copy of it, home folders. The kernel's own folder is bound back, writable, by the worker.
     """
-    needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, Path(sandbox.__file__).parent,
-                                           paths.physiology_dir())]
+    needed = [
+        Path(p).resolve()
+        for p in (
+            sys.prefix,
+            sys.base_prefix,
+            Path(sandbox.__file__).parent,
+            paths.physiology_dir(),
+        )
+    ]
     shown = needed + [Path(p) for p in SYSTEM if Path(p).exists()]
     hide = {str(p) for p in _all_but(Path("/"), shown)}
     for private in ("/tmp", "/var/tmp", "/dev/shm"):  # the sandbox gives the kernel empty ones
         hide.discard(private)
-    for secret in (Path(course).resolve(), paths.item_bank_dir().resolve()):  # even under a shown folder
+    for secret in (
+        Path(course).resolve(),
+        paths.item_bank_dir().resolve(),
+    ):  # even under a shown folder
         if not any(secret == Path(h) or Path(h) in secret.parents for h in hide):
             hide.add(str(secret))
-    visible = [str(n) for n in needed] + ([str(Path(student_bank).resolve())] if student_bank else [])
-    return sandbox.Policy(hide=sorted(hide), visible=visible, cpu_seconds=wall_clock(timeout),
-                          namespaces=sandboxed)
+    visible = [str(n) for n in needed] + (
+        [str(Path(student_bank).resolve())] if student_bank else []
+    )
+    return sandbox.Policy(
+        hide=sorted(hide), visible=visible, cpu_seconds=wall_clock(timeout), namespaces=sandboxed
+    )
 
 
 def _all_but(base: Path, needed: list[Path]) -> list[Path]:
@@ -83,7 +109,9 @@ def _all_but(base: Path, needed: list[Path]) -> list[Path]:
     return covered
 
 
-def check_isolation(course: Path | str, timeout: int | None = None, sandboxed: bool = True) -> sandbox.Report:
+def check_isolation(
+    course: Path | str, timeout: int | None = None, sandboxed: bool = True
+) -> sandbox.Report:
     """What the grading sandbox really gives on this machine, tried from inside it.
 
     Besides the sandbox's own probe (network, hidden files, read-only mounts), a second
@@ -124,12 +152,14 @@ instructor, roots = Path(sys.argv[1]), sys.argv[2:]
 seen = {"instructor_bank": {}, "tables": {}}
 for name in ("responses.csv", "vignettes.csv"):
     try:
-        seen["instructor_bank"][name] = (instructor / name).read_text(encoding="utf-8", errors="replace")
+        seen["instructor_bank"][name] = (instructor / name).read_text(
+            encoding="utf-8", errors="replace")
     except OSError as e:
         seen["instructor_bank"][name] = ""
 for root in roots:
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
+        dirs[:] = [d for d in dirs
+                   if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
         for name in files:
             if name in ("responses.csv", "vignettes.csv"):
                 path = os.path.join(folder, name)
@@ -157,10 +187,28 @@ def keys_visible(policy: sandbox.Policy, student_bank: Path, roots: list[Path]) 
 
     instructor = load_bank(paths.item_bank_dir())
     secrets = _assessment_secrets(instructor)
-    env = {**os.environ, sandbox.POLICY_ENV: policy.to_env(), paths.ITEM_BANK_ENV: str(student_bank)}
-    done = subprocess.run([sys.executable, "-m", "grader.sandbox", "--", sys.executable, "-c", _KEY_PROBE,
-                           str(instructor.directory), *map(str, roots)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        sandbox.POLICY_ENV: policy.to_env(),
+        paths.ITEM_BANK_ENV: str(student_bank),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.sandbox",
+            "--",
+            sys.executable,
+            "-c",
+            _KEY_PROBE,
+            str(instructor.directory),
+            *map(str, roots),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     sandbox.reap()
     if done.returncode != 0 or not done.stdout.strip():
         return f"the key probe failed: {done.stderr[-800:]}"
@@ -179,6 +227,10 @@ def keys_visible(policy: sandbox.Policy, student_bank: Path, roots: list[Path]) 
 def _assessment_secrets(bank) -> list[str]:
     """Strings only an assessment key holds: the rationales of assessment responses."""
     responses = bank.responses
-    assessment = set(bank.vignettes.loc[bank.vignettes["split"].astype(str) == "assessment", "item_id"])
-    rationales = responses.loc[responses["item_id"].isin(assessment), "rationale"].dropna().astype(str)
+    assessment = set(
+        bank.vignettes.loc[bank.vignettes["split"].astype(str) == "assessment", "item_id"]
+    )
+    rationales = (
+        responses.loc[responses["item_id"].isin(assessment), "rationale"].dropna().astype(str)
+    )
     return [text[:60] for text in rationales if len(text) >= 30]

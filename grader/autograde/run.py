@@ -23,13 +23,24 @@ DEFAULT_WORKERS = os.cpu_count() or 2
 def submissions(course: Path, assignment: str) -> list[str]:
     """Students with a submission of ``assignment`` in ``submitted/``, in order."""
     root = Path(course) / "submitted"
-    return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
+    return (
+        sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
+    )
 
 
-def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, workers: int = DEFAULT_WORKERS,
-                     timeout: int | None = None, force: bool = False, students: list[str] | None = None,
-                     scheduler: str | None = None, sandboxed: bool = True, feedback: str = "scores",
-                     progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def autograde_cohort(
+    course: Path | str,
+    assignments: str | Sequence[str],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    timeout: int | None = None,
+    force: bool = False,
+    students: list[str] | None = None,
+    scheduler: str | None = None,
+    sandboxed: bool = True,
+    feedback: str = "scores",
+    progress: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
     """Autograde every (or every listed) student's submission of one or more assignments.
 
     Several assignments share one queue and one set of workers, so none waits for another
@@ -45,13 +56,19 @@ def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, wo
     from grader.editions import write_student_edition
 
     if feedback not in trusted.FEEDBACK_MODES:
-        raise GraderError(f"feedback must be one of {', '.join(trusted.FEEDBACK_MODES)}, not {feedback!r}.")
+        raise GraderError(
+            f"feedback must be one of {', '.join(trusted.FEEDBACK_MODES)}, not {feedback!r}."
+        )
     course = Path(course).resolve()
     names = [assignments] if isinstance(assignments, str) else list(assignments)
     book = course / "gradebook.db"
     if not book.exists():
-        raise GraderError(f"No gradebook at {book}: run `nbgrader generate_assignment {names[0]}` first.")
-    chosen = {a: [s for s in submissions(course, a) if students is None or s in students] for a in names}
+        raise GraderError(
+            f"No gradebook at {book}: run `nbgrader generate_assignment {names[0]}` first."
+        )
+    chosen = {
+        a: [s for s in submissions(course, a) if students is None or s in students] for a in names
+    }
     for assignment, found in chosen.items():
         if not found:
             raise GraderError(f"No submissions of {assignment} in {course / 'submitted'}.")
@@ -71,17 +88,38 @@ def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, wo
             students = []
             for student in found:
                 if not force and gradebook.graded_before(course, assignment, student):
-                    outcome = Outcome(student, "skipped", "graded in an earlier run", assignment=assignment)
+                    outcome = Outcome(
+                        student, "skipped", "graded in an earlier run", assignment=assignment
+                    )
                     outcomes.append(outcome)
                     if progress:
                         progress(outcome)
                 else:
                     students.append(student)
             images = None
-            if len(students) >= chart_images.FROM_SUBMISSIONS and (course / "release" / assignment).is_dir():
-                images = chart_images.reference_images(course / "release" / assignment, bank, timeout)
-            todo += [Task(course, assignment, student, snapshot, work, bank, timeout, policy, cells,
-                          feedback, images) for student in students]
+            if (
+                len(students) >= chart_images.FROM_SUBMISSIONS
+                and (course / "release" / assignment).is_dir()
+            ):
+                images = chart_images.reference_images(
+                    course / "release" / assignment, bank, timeout
+                )
+            todo += [
+                Task(
+                    course,
+                    assignment,
+                    student,
+                    snapshot,
+                    work,
+                    bank,
+                    timeout,
+                    policy,
+                    cells,
+                    feedback,
+                    images,
+                )
+                for student in students
+            ]
         run = run_on_cluster(todo, scheduler) if scheduler else run_locally(todo, workers)
         for graded in run:
             outcome = gradebook.merge(course, graded)
@@ -94,5 +132,8 @@ def autograde_cohort(course: Path | str, assignments: str | Sequence[str], *, wo
 
 def _one_run_at_a_time(course: Path) -> contextlib.AbstractContextManager[None]:
     """Refuse a second autograde run in the same course while one is going (they share scratch)."""
-    return locked(course / ".dialectic" / "autograde.lock", wait=False,
-                  held=f"Another `dialectic autograde` is running in {course}; wait for it to finish.")
+    return locked(
+        course / ".dialectic" / "autograde.lock",
+        wait=False,
+        held=f"Another `dialectic autograde` is running in {course}; wait for it to finish.",
+    )

@@ -21,12 +21,12 @@ import nbformat
 
 from grader import handin, paths, sandbox
 from grader.answers import FILENAME
-from grader.charts import CHART_IMAGES_ENV
 from grader.autograde import chart_images, trusted
 from grader.autograde.gradebook import read_results
 from grader.autograde.inspection import inspect_submission
 from grader.autograde.notes import failure_reason, run_notes
 from grader.autograde.tasks import Graded, Task, failed, scratch
+from grader.charts import CHART_IMAGES_ENV
 
 
 def grade_submission(task: Task) -> Graded:
@@ -44,15 +44,24 @@ def grade_submission(task: Task) -> Graded:
     shutil.copy(task.course / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copy(task.snapshot, course / "gradebook.db")
     folder = course / "submitted" / task.student_id / task.assignment
-    shutil.copytree(task.course / "submitted" / task.student_id / task.assignment, folder, symlinks=True)
+    shutil.copytree(
+        task.course / "submitted" / task.student_id / task.assignment, folder, symlinks=True
+    )
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     max_kb = config.CourseDirectory.get("max_file_size", 100000)
-    fatal, notes = inspect_submission(folder, course / "gradebook.db", task.assignment, max_kb,
-                                      task.course / "release" / task.assignment)
+    fatal, notes = inspect_submission(
+        folder,
+        course / "gradebook.db",
+        task.assignment,
+        max_kb,
+        task.course / "release" / task.assignment,
+    )
     if fatal:
         return failed(task, fatal, notes, time.monotonic() - started)
-    answers, problem = trusted.read_answers(folder, max_kb * 1024)  # as submitted: no student code has run
+    answers, problem = trusted.read_answers(
+        folder, max_kb * 1024
+    )  # as submitted: no student code has run
     notes += [problem] if problem else []
 
     graded_folder = course / "autograded" / task.student_id / task.assignment
@@ -65,16 +74,22 @@ def grade_submission(task: Task) -> Graded:
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = str(runtime / "kernel")
     config.KernelManager.connection_file = str(runtime / "kernel.json")
-    policy = sandbox.Policy(**{**asdict(task.policy), "writable": [str(graded_folder), str(runtime)]})
+    policy = sandbox.Policy(
+        **{**asdict(task.policy), "writable": [str(graded_folder), str(runtime)]}
+    )
     sandbox.kernelspec(course / "kernelspec")
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id, coursedir.student_id = task.assignment, task.student_id
     app = Autograde(coursedir=coursedir, config=config)
     app.force, app.create_student = True, True
-    kernel_env = {"JUPYTER_PATH": os.pathsep.join(filter(None, [str(course / "kernelspec"),
-                                                                os.environ.get("JUPYTER_PATH")])),
-                  sandbox.POLICY_ENV: policy.to_env(), paths.ITEM_BANK_ENV: str(task.student_bank),
-                  handin.HANDIN_ENV: str(runtime / "handin")}
+    kernel_env = {
+        "JUPYTER_PATH": os.pathsep.join(
+            filter(None, [str(course / "kernelspec"), os.environ.get("JUPYTER_PATH")])
+        ),
+        sandbox.POLICY_ENV: policy.to_env(),
+        paths.ITEM_BANK_ENV: str(task.student_bank),
+        handin.HANDIN_ENV: str(runtime / "handin"),
+    }
     if task.chart_images is not None:
         kernel_env[CHART_IMAGES_ENV] = "grader"  # this worker adds the images (chart_images)
     try:
@@ -91,13 +106,17 @@ def grade_submission(task: Task) -> Graded:
         shutil.rmtree(runtime, ignore_errors=True)
     graded.notes = notes + problems + run_notes(graded_folder, task.timeout)
     if _changed(folder / FILENAME, graded_folder / FILENAME):
-        graded.notes.append(f"{FILENAME} was changed while the notebook ran; the answers as submitted were scored")
+        graded.notes.append(
+            f"{FILENAME} was changed while the notebook ran; the answers as submitted were scored"
+        )
     graded.notes += _score_trusted(graded, task, answers, values, graded_folder)
     graded.scratch, graded.seconds = course, time.monotonic() - started
     return graded
 
 
-def _score_trusted(graded: Graded, task: Task, answers: dict, values: dict, folder: Path) -> list[str]:
+def _score_trusted(
+    graded: Graded, task: Task, answers: dict, values: dict, folder: Path
+) -> list[str]:
     """Replace the kernel's scores and outputs of every trusted cell by the grader's own.
 
     Returns notes on what the kernel's run did that an honest run does not: a test cell
@@ -112,8 +131,10 @@ def _score_trusted(graded: Graded, task: Task, answers: dict, values: dict, fold
         elif cell.kind == "code":
             verdicts[key] = trusted.run_check(cell, values, task.feedback)
         elif cell.kind == "kernel":
-            notes.append(f"{cell.notebook}.ipynb, {cell.grade_id}: a test run only in the student's kernel "
-                         "(it hands nothing in), so its score could be forged")
+            notes.append(
+                f"{cell.notebook}.ipynb, {cell.grade_id}: a test run only in the student's kernel "
+                "(it hands nothing in), so its score could be forged"
+            )
     claimed = []
     rows = []
     for grade_id, notebook, auto_score, needs_manual in graded.grades:
@@ -126,19 +147,28 @@ def _score_trusted(graded: Graded, task: Task, answers: dict, values: dict, fold
         rows.append((grade_id, notebook, verdict.points, False))
     graded.grades = rows
     if claimed:
-        notes.append("test cells passed in the kernel with nothing to score (no answer saved, nothing handed "
-                     "in, or visible checks that fail on the values handed in): the submission's code "
-                     f"interfered with its kernel's checks; the grader's own scores stand: {', '.join(claimed)}")
+        notes.append(
+            "test cells passed in the kernel with nothing to score (no answer saved, nothing "
+            "handed in, or visible checks that fail on the values handed in): the submission's "
+            "code interfered with its kernel's checks; the grader's own scores stand: "
+            f"{', '.join(claimed)}"
+        )
     for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             key = (path.stem, cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
             if key in verdicts and cell.cell_type == "code":
                 cell.outputs = [trusted.as_output(verdicts[key])]
-        if task.chart_images is not None and (unknown := chart_images.add_images(nb, task.chart_images)):
-            notes.append(f"{path.name}: {unknown} chart(s) that the assignment itself does not draw "
-                         "(made by the submission's code) are shown without a static image in feedback")
-        mode = path.stat().st_mode  # nbgrader leaves graded files read-only (0444); root alone ignores that
+        if task.chart_images is not None and (
+            unknown := chart_images.add_images(nb, task.chart_images)
+        ):
+            notes.append(
+                f"{path.name}: {unknown} chart(s) that the assignment itself does not draw "
+                "(made by the submission's code) are shown without a static image in feedback"
+            )
+        mode = (
+            path.stat().st_mode
+        )  # nbgrader leaves graded files read-only (0444); root alone ignores that
         path.chmod(mode | stat.S_IWUSR)
         nbformat.write(nb, path)
         path.chmod(mode)
@@ -185,7 +215,9 @@ def _check_metadata_schema_once() -> None:
 
 
 def _changed(before: Path, after: Path) -> bool:
-    read = (lambda p: p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+    def read(p: Path) -> bytes | None:
+        return p.read_bytes() if p.is_file() and not p.is_symlink() else None
+
     return read(before) != read(after)
 
 

@@ -40,7 +40,8 @@ class Task:
     timeout: int
     policy: sandbox.Policy
     cells: tuple = ()
-    """The assignment's graded cells as the instructor's gradebook defines them (:class:`.trusted.TestCell`)."""
+    """The assignment's graded cells as the instructor's gradebook defines them
+    (:class:`.trusted.TestCell`)."""
     feedback: str = "scores"
     """What feedback shows of a trusted verdict: "scores", or "full" (item rationales too)."""
     chart_images: dict | None = None
@@ -68,7 +69,9 @@ class Graded:
 
 def failed(task: Task, reason: str, notes: list | None = None, seconds: float = 0.0) -> Graded:
     """The result of a submission that could not be graded."""
-    return Graded(task.assignment, task.student_id, False, reason, scratch(task), seconds, notes=notes or [])
+    return Graded(
+        task.assignment, task.student_id, False, reason, scratch(task), seconds, notes=notes or []
+    )
 
 
 def scratch(task: Task) -> Path:

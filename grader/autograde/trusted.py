@@ -38,7 +38,8 @@ class TestCell:
     grade_id: str
     points: float
     kind: str
-    """item, code (a trusted check on handed-in values), written, or kernel (scored in the kernel)."""
+    """item, code (a trusted check on handed-in values), written, or kernel
+    (scored in the kernel)."""
     source: str = ""
 
 
@@ -65,13 +66,19 @@ def test_cells(gradebook_url: str, assignment: str) -> list[TestCell]:
                 source = sources[cell.name].source if cell.name in sources else ""
                 if gradecells.parse_item(cell.name):
                     kind = "item"
-                elif cell.cell_type == "markdown" or not sources.get(cell.name) or not sources[cell.name].locked:
+                elif (
+                    cell.cell_type == "markdown"
+                    or not sources.get(cell.name)
+                    or not sources[cell.name].locked
+                ):
                     kind = "written"
                 elif gradecells.is_code_check(source):
                     kind = "code"
                 else:
                     kind = "kernel"
-                cells.append(TestCell(notebook.name, cell.name, float(cell.max_score), kind, source))
+                cells.append(
+                    TestCell(notebook.name, cell.name, float(cell.max_score), kind, source)
+                )
     return cells
 
 
@@ -83,13 +90,22 @@ def read_answers(folder: Path, max_bytes: int) -> tuple[dict, str]:
     if path.is_symlink() or (path.exists() and not path.is_file()):
         return {}, f"{FILENAME} is not a plain file, so the items it answers score 0"
     if path.exists() and path.stat().st_size > max_bytes:
-        return {}, f"{FILENAME} is over the course's file-size limit, so the items it answers score 0"
+        return (
+            {},
+            f"{FILENAME} is over the course's file-size limit, so the items it answers score 0",
+        )
     try:
         document = AnswerStore(folder).load()
     except AnswerStoreError as error:
-        return {}, f"{FILENAME} cannot be read, so the items it answers score 0: {str(error).split(' Your answers')[0]}"
-    return {item: {task: entry["value"] for task, entry in tasks.items()}
-            for item, tasks in document["answers"].items()}, ""
+        return (
+            {},
+            f"{FILENAME} cannot be read, so the items it answers score "
+            f"0: {str(error).split(' Your answers')[0]}",
+        )
+    return {
+        item: {task: entry["value"] for task, entry in tasks.items()}
+        for item, tasks in document["answers"].items()
+    }, ""
 
 
 def score_item(cell: TestCell, answers: dict, feedback: str) -> Verdict:
@@ -100,12 +116,17 @@ def score_item(cell: TestCell, answers: dict, feedback: str) -> Verdict:
     item_id, task = gradecells.parse_item(cell.grade_id)
     value = answers.get(item_id, {}).get(task)
     if value is None:
-        return Verdict(0.0, f"Item {item_id}: not answered. 0 of {cell.points:g} points.", answered=False)
+        return Verdict(
+            0.0, f"Item {item_id}: not answered. 0 of {cell.points:g} points.", answered=False
+        )
     try:
         result = score(item_id, task, value, points=cell.points)
     except AnswerError as error:
-        return Verdict(0.0, f"Item {item_id}: the saved answer does not fit the task ({error}). "
-                            f"0 of {cell.points:g} points.")
+        return Verdict(
+            0.0,
+            f"Item {item_id}: the saved answer does not fit the task ({error}). "
+            f"0 of {cell.points:g} points.",
+        )
     text = f"Item {item_id}: {result.points:g} of {cell.points:g} points."
     if feedback == "full":
         text += "\n" + result.feedback
@@ -122,15 +143,23 @@ def run_check(cell: TestCell, values: dict, feedback: str) -> Verdict:
     names = gradecells.handed_names(cell.source)
     missing = [n for n in names if n not in values]
     if missing:
-        return Verdict(0.0, f"Not passed: {', '.join(missing)} was not handed in (the cell did not run to "
-                            f"its end). 0 of {cell.points:g} points.", answered=False)
+        return Verdict(
+            0.0,
+            f"Not passed: {', '.join(missing)} was not handed in (the cell did not run to "
+            f"its end). 0 of {cell.points:g} points.",
+            answered=False,
+        )
     tree = ast.parse(cell.source, filename=f"<{cell.grade_id}>")
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     namespace = {"__name__": "__dialectic_check__", **{n: values[n] for n in names}}
     hidden_from = _hidden_start(cell.source)
     try:
         exec(compile(tree, f"<{cell.grade_id}>", "exec"), namespace)  # noqa: S102 - the instructor's code
-        result = eval(compile(ast.Expression(last.value), f"<{cell.grade_id}>", "eval"), namespace) if last else None
+        result = (
+            eval(compile(ast.Expression(last.value), f"<{cell.grade_id}>", "eval"), namespace)
+            if last
+            else None
+        )
     except Exception as error:  # noqa: BLE001 - a failing check of any kind is a failed test
         line = _line_of(error, cell.grade_id)
         said = str(error).strip()
@@ -138,8 +167,11 @@ def run_check(cell: TestCell, values: dict, feedback: str) -> Verdict:
             why = f"{type(error).__name__}: {said}" if said else type(error).__name__
         else:
             why = "one of the checks that are not shown did not pass"
-        return Verdict(0.0, f"Not passed: {why}. 0 of {cell.points:g} points.",
-                       visible_failed=line is not None and line < hidden_from)
+        return Verdict(
+            0.0,
+            f"Not passed: {why}. 0 of {cell.points:g} points.",
+            visible_failed=line is not None and line < hidden_from,
+        )
     points = cell.points
     if isinstance(result, (int, float)) and not isinstance(result, bool):
         points = max(0.0, min(float(result), cell.points))
@@ -147,7 +179,8 @@ def run_check(cell: TestCell, values: dict, feedback: str) -> Verdict:
 
 
 def read_handins(folder: Path, cells: list[TestCell]) -> tuple[dict, list[str]]:
-    """The values handed in for the code checks of ``cells``; unreadable ones are noted and left out."""
+    """The values handed in for the code checks of ``cells``;
+    unreadable ones are noted and left out."""
     values, notes = {}, []
     for cell in cells:
         for name in gradecells.handed_names(cell.source):
@@ -159,24 +192,34 @@ def read_handins(folder: Path, cells: list[TestCell]) -> tuple[dict, list[str]]:
             try:
                 values |= handin.read_file(path)
             except handin.HandInError as error:
-                notes.append(f"{cell.grade_id}: the value handed in could not be read, so it scores 0: {error}")
+                notes.append(
+                    f"{cell.grade_id}: the value handed in could not be "
+                    f"read, so it scores 0: {error}"
+                )
     return values, notes
 
 
 def as_output(verdict: Verdict) -> dict:
-    """The graded notebook's output for a trusted cell: the grader's verdict, nothing of the kernel's."""
+    """The graded notebook's output for a trusted cell: the grader's verdict,
+    nothing of the kernel's."""
     import nbformat
 
     body = html.escape(verdict.text).replace("\n", "<br>")
-    return nbformat.v4.new_output("display_data", data={
-        "text/html": f"<div class='dialectic-verdict'><b>Scored by the grader:</b> {body}</div>",
-        "text/plain": verdict.text})
+    return nbformat.v4.new_output(
+        "display_data",
+        data={
+            "text/html": (
+                f"<div class='dialectic-verdict'><b>Scored by the grader:</b> {body}</div>"
+            ),
+            "text/plain": verdict.text,
+        },
+    )
 
 
 def _hidden_start(source: str) -> int:
     """The line number where the hidden tests begin (a number past the end when there are none)."""
     match = gradecells.HIDDEN_TESTS.search(source)
-    return source[:match.start()].count("\n") + 1 if match else source.count("\n") + 2
+    return source[: match.start()].count("\n") + 1 if match else source.count("\n") + 2
 
 
 def _line_of(error: BaseException, filename: str) -> int | None:

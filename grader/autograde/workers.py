@@ -51,10 +51,21 @@ def run_locally(tasks: list[Task], workers: int) -> Iterator[Graded]:
                     try:
                         result = worker.connection.recv()
                     except (EOFError, OSError):
-                        result, broken = failed(worker.task, "the grading process died "
-                                                 f"(exit code {worker.process.poll()})"), True
+                        result, broken = (
+                            failed(
+                                worker.task,
+                                f"the grading process died (exit code {worker.process.poll()})",
+                            ),
+                            True,
+                        )
                 elif time.monotonic() > worker.deadline:
-                    result, broken = failed(worker.task, f"stopped after {wall_clock(worker.task.timeout)} s of wall-clock time"), True
+                    result, broken = (
+                        failed(
+                            worker.task,
+                            f"stopped after {wall_clock(worker.task.timeout)} s of wall-clock time",
+                        ),
+                        True,
+                    )
                 if result is None:
                     continue
                 worker.task = None
@@ -80,8 +91,13 @@ class _Worker:
         fd = child.fileno()
         with open(log, "ab") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", f"from grader.autograde.workers import serve; serve({fd})"], pass_fds=[fd],
-                stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, start_new_session=True)
+                [sys.executable, "-c", f"from grader.autograde.workers import serve; serve({fd})"],
+                pass_fds=[fd],
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                start_new_session=True,
+            )
         child.close()
         self.task: Task | None = None
         self.deadline = 0.0
@@ -138,5 +154,3 @@ def run_on_cluster(tasks: list[Task], scheduler: str) -> Iterator[Graded]:
             yield future.result()
     finally:
         client.close()
-
-
