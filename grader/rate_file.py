@@ -18,8 +18,16 @@ from grader.errors import GraderError, Problem
 from grader.rater import POSITIONS, RaterInputError, load_rater
 
 IN_COLUMNS = ("id", "item_id", "text")
-OUT_COLUMNS = (*IN_COLUMNS, "position", *(f"p_{p:+d}".replace("+0", "0") for p in POSITIONS),
-               "carkhuff_level", "resonance", "regulation", "unsure", "error")
+OUT_COLUMNS = (
+    *IN_COLUMNS,
+    "position",
+    *(f"p_{p:+d}".replace("+0", "0") for p in POSITIONS),
+    "carkhuff_level",
+    "resonance",
+    "regulation",
+    "unsure",
+    "error",
+)
 
 
 @dataclass
@@ -30,8 +38,9 @@ class RateReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def rate_file(in_path: Path | str, out_path: Path | str,
-              progress: Callable[[int, int], None] | None = None) -> RateReport:
+def rate_file(
+    in_path: Path | str, out_path: Path | str, progress: Callable[[int, int], None] | None = None
+) -> RateReport:
     """Rate every row of ``in_path`` into ``out_path``; bad rows are reported, not fatal."""
     in_path, out_path = Path(in_path), Path(out_path)
     rows = _read(in_path)
@@ -45,15 +54,21 @@ def rate_file(in_path: Path | str, out_path: Path | str,
             reading = rater.rate(result["item_id"].strip(), result["text"])
         except RaterInputError as exc:
             result["error"] = str(exc)
-            report.problems.append(Problem(str(in_path), str(exc), row=n, item_id=result["item_id"] or None))
+            report.problems.append(
+                Problem(str(in_path), str(exc), row=n, item_id=result["item_id"] or None)
+            )
         else:
             report.rated += 1
             report.unsure += reading.unsure
             result["position"] = "" if reading.position is None else reading.position
-            for p, column in zip(POSITIONS, OUT_COLUMNS[4:9]):
+            for p, column in zip(POSITIONS, OUT_COLUMNS[4:9], strict=True):
                 result[column] = f"{reading.probabilities[p]:.4f}"
-            result.update(carkhuff_level=reading.carkhuff_level, resonance=reading.resonance,
-                          regulation=reading.regulation, unsure="; ".join(reading.unsure_reasons))
+            result.update(
+                carkhuff_level=reading.carkhuff_level,
+                resonance=reading.resonance,
+                regulation=reading.regulation,
+                unsure="; ".join(reading.unsure_reasons),
+            )
         out.append(result)
         if progress:
             progress(n, len(rows))
@@ -71,9 +86,11 @@ def _read(path: Path) -> list[dict[str, str]]:
             reader = csv.DictReader(handle)
             missing = [c for c in IN_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise GraderError(f"{path}: has no column{'s' if len(missing) > 1 else ''} "
-                                  f"{', '.join(missing)}; the rater needs the columns {', '.join(IN_COLUMNS)} "
-                                  f"(found: {', '.join(reader.fieldnames or []) or 'nothing'}).")
+                raise GraderError(
+                    f"{path}: has no column{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)}; the rater needs the columns {', '.join(IN_COLUMNS)} "
+                    f"(found: {', '.join(reader.fieldnames or []) or 'nothing'})."
+                )
             return list(reader)
     except FileNotFoundError:
         raise GraderError(f"{path}: does not exist.") from None

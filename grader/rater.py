@@ -58,30 +58,52 @@ CUE_WEIGHT = 0.3
 TFIDF_WEIGHT = 0.5
 TFIDF_C = 10.0
 #: The two TF-IDF views: word 1-2-grams, and character 2-4-grams within word boundaries.
-TFIDF_VIEWS = {"word": {"ngram_range": (1, 2), "sublinear_tf": True},
-               "char": {"analyzer": "char_wb", "ngram_range": (2, 4), "sublinear_tf": True, "min_df": 2}}
+TFIDF_VIEWS = {
+    "word": {"ngram_range": (1, 2), "sublinear_tf": True},
+    "char": {"analyzer": "char_wb", "ngram_range": (2, 4), "sublinear_tf": True, "min_df": 2},
+}
 
 #: Wording the keying rubric names, as regular expressions over the lower-cased text.
 CUES = {
-    "contradict": r"\b(no,? no|that'?s not true|you'?re not|you are not|it wasn'?t your fault|don'?t say "
-                  r"that|not a (monster|failure|waste))",
+    "contradict": (
+        r"\b(no,? no|that'?s not true|you'?re not|you are not|it wasn'?t your fault|"
+        r"don'?t say that|not a (monster|failure|waste))"
+    ),
     "should": r"\b(you should|you need to|you have to|you must|need to|have to)\b",
-    "advice": r"\b(maybe you could|have you (thought|tried|considered)|why don'?t you|could you|try|plan|"
-              r"tips?|technique|strategy|club|group|class)\b",
-    "explain": r"\b(research|evidence|normal|common|stages?|actually|in fact|the point|works|policy|rule|"
-               r"important)\b",
+    "advice": (
+        r"\b(maybe you could|have you (thought|tried|considered)|why don'?t you|could you|try|"
+        r"plan|tips?|technique|strategy|club|group|class)\b"
+    ),
+    "explain": (
+        r"\b(research|evidence|normal|common|stages?|actually|in fact|the point|works|policy|"
+        r"rule|important)\b"
+    ),
     "defend": r"\b(i was (just|only)|i only|i didn'?t mean|i wasn'?t|i was trying|i did)\b",
-    "agree": r"\b(you'?re (totally |completely |absolutely )?right|yes|yeah|sure|okay|ok|fine|fair enough|"
-             r"of course)\b",
+    "agree": (
+        r"\b(you'?re (totally |completely |absolutely )?right|yes|yeah|sure|okay|ok|fine|"
+        r"fair enough|of course)\b"
+    ),
     "sorry": r"\b(sorry|apologi[sz]e)\b",
-    "flood": r"\b(i feel (awful|terrible)|breaks my heart|i can'?t imagine|i'?d be|me too|i'?m so sorry)\b",
-    "reflect": r"\b(it sounds|sounds like|it seems|you'?re (telling|saying)|i'?m hearing|i hear|i notice|"
-               r"i'?m noticing|i wonder|i'?m wondering|makes sense)\b",
-    "feeling": r"\b(hurt|painful|pain|lonely|alone|scared|frighten\w*|afraid|ashamed|shame|sad|grief|loss|"
-               r"angry|frustrat\w*|humiliat\w*|exhaust\w*|disappoint\w*)\b",
-    "invite": r"\b(what (was|is|'s) (that|it) like|tell me|i'?d like to (hear|understand|know)|can we|"
-              r"could we|let'?s (look|talk|slow))\b",
-    "own": r"\b(i (did|got|was|have been|kept|looked|told|jumped|pushed)|my part|on my part|i missed)\b",
+    "flood": (
+        r"\b(i feel (awful|terrible)|breaks my heart|i can'?t imagine|i'?d be|me too|"
+        r"i'?m so sorry)\b"
+    ),
+    "reflect": (
+        r"\b(it sounds|sounds like|it seems|you'?re (telling|saying)|i'?m hearing|i hear|"
+        r"i notice|i'?m noticing|i wonder|i'?m wondering|makes sense)\b"
+    ),
+    "feeling": (
+        r"\b(hurt|painful|pain|lonely|alone|scared|frighten\w*|afraid|ashamed|shame|sad|grief|"
+        r"loss|angry|frustrat\w*|humiliat\w*|exhaust\w*|disappoint\w*)\b"
+    ),
+    "invite": (
+        r"\b(what (was|is|'s) (that|it) like|tell me|i'?d like to (hear|understand|know)|"
+        r"can we|could we|let'?s (look|talk|slow))\b"
+    ),
+    "own": (
+        r"\b(i (did|got|was|have been|kept|looked|told|jumped|pushed)|my part|on my part|"
+        r"i missed)\b"
+    ),
     "minimise": r"\b(at least|only|just|everyone|everybody|all the time|happens)\b",
     "casual": r"\b(lol|haha|ha|ugh|honestly)\b",
     "question": r"\?",
@@ -92,7 +114,8 @@ _CUES = [re.compile(p) for p in CUES.values()]
 _ENGLISH = frozenset(
     "a an and are as at be but by can do for from have he her his how i if in is it its me my no "
     "not of on or our she so that the their them they this to was we what when which who will "
-    "with would you your i'm it's that's you're don't".split())
+    "with would you your i'm it's that's you're don't".split()
+)
 
 
 class RaterInputError(GraderError, ValueError):
@@ -150,7 +173,9 @@ class _Example:
     rationale: str
 
 
-def training_examples(bank: ItemBank | None = None, exemplar_dir: Path | None = None) -> list[_Example]:
+def training_examples(
+    bank: ItemBank | None = None, exemplar_dir: Path | None = None
+) -> list[_Example]:
     """What the rater learns from: practice-split keys and exemplars, in a fixed order.
 
     Assessment items are left out by their split, not by whether keys are present, so the
@@ -162,12 +187,34 @@ def training_examples(bank: ItemBank | None = None, exemplar_dir: Path | None = 
     examples = []
     for item_id in bank.ids(split="practice"):
         for r in bank.item(item_id).responses:
-            examples.append(_Example("practice item", r.response_id, item_id, r.text, r.spectrum_position,
-                                     r.carkhuff_level, r.resonance, r.regulation, r.rationale))
+            examples.append(
+                _Example(
+                    "practice item",
+                    r.response_id,
+                    item_id,
+                    r.text,
+                    r.spectrum_position,
+                    r.carkhuff_level,
+                    r.resonance,
+                    r.regulation,
+                    r.rationale,
+                )
+            )
     _, exemplars = load_exemplars(exemplar_dir, bank)
     for r in exemplars.itertuples(index=False):
-        examples.append(_Example("exemplar", r.exemplar_id, r.vignette_id, r.text, int(r.spectrum_position),
-                                 int(r.carkhuff_level), int(r.resonance), int(r.regulation), r.rationale))
+        examples.append(
+            _Example(
+                "exemplar",
+                r.exemplar_id,
+                r.vignette_id,
+                r.text,
+                int(r.spectrum_position),
+                int(r.carkhuff_level),
+                int(r.resonance),
+                int(r.regulation),
+                r.rationale,
+            )
+        )
     return examples
 
 
@@ -231,7 +278,7 @@ def _user_cache_file() -> Path:
 def _read_cache(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
-            return dict(zip(data["hashes"].tolist(), data["vectors"]))
+            return dict(zip(data["hashes"].tolist(), data["vectors"], strict=True))
     except (OSError, KeyError, ValueError):
         return {}
 
@@ -242,7 +289,9 @@ def _write_cache(path: Path, vectors: dict[str, np.ndarray]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, hashes=np.array(keys), vectors=np.vstack([vectors[k] for k in keys]))
+            np.savez_compressed(
+                handle, hashes=np.array(keys), vectors=np.vstack([vectors[k] for k in keys])
+            )
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -254,7 +303,7 @@ def write_shipped_cache(bank: ItemBank | None = None) -> Path:
     texts = [e.text for e in training_examples(bank)]
     cache = EmbeddingCache(user_file=Path(tempfile.gettempdir()) / "unused-rater-cache.npz")
     vectors = cache.get(texts)
-    _write_cache(SHIPPED_CACHE, {text_hash(t): v for t, v in zip(texts, vectors)})
+    _write_cache(SHIPPED_CACHE, {text_hash(t): v for t, v in zip(texts, vectors, strict=True)})
     return SHIPPED_CACHE
 
 
@@ -267,8 +316,14 @@ def missing_from_shipped_cache(bank: ItemBank | None = None) -> list[str]:
 class Rater:
     """A rater trained on ``examples``; use :func:`load_rater` for the course's one."""
 
-    def __init__(self, bank: ItemBank, examples: list[_Example], *, cache: EmbeddingCache | None = None,
-                 model_file: Path | None = None):
+    def __init__(
+        self,
+        bank: ItemBank,
+        examples: list[_Example],
+        *,
+        cache: EmbeddingCache | None = None,
+        model_file: Path | None = None,
+    ):
         self.bank = bank
         self.examples = examples
         cache = cache or EmbeddingCache()
@@ -292,13 +347,14 @@ class Rater:
     def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
         """Each text's probability of each position in POSITIONS (rows sum to 1)."""
         w = self.weights
-        x = np.vstack([features(v, t) for v, t in zip(embeddings, texts)])
+        x = np.vstack([features(v, t) for v, t in zip(embeddings, texts, strict=True)])
         meaning = _softmax(x @ w["position_coef"].T + w["position_intercept"])
         wording = _softmax(self._wording.matrix(texts) @ w["tfidf_coef"].T + w["tfidf_intercept"])
         out = np.zeros((len(texts), len(POSITIONS)))
         for column, cls in enumerate(w["classes"]):
-            out[:, POSITIONS.index(int(cls))] = ((1 - TFIDF_WEIGHT) * meaning[:, column]
-                                                 + TFIDF_WEIGHT * wording[:, column])
+            out[:, POSITIONS.index(int(cls))] = (1 - TFIDF_WEIGHT) * meaning[
+                :, column
+            ] + TFIDF_WEIGHT * wording[:, column]
         return out
 
     def rate(self, item_id: str, text: str) -> Reading:
@@ -307,25 +363,54 @@ class Rater:
         from grader.encoder import encoder
 
         embedding = encoder().encode(text)
-        probabilities = dict(zip(POSITIONS, map(float, self.probabilities(embedding[None, :], [text])[0])))
+        probabilities = dict(
+            zip(
+                POSITIONS,
+                map(float, self.probabilities(embedding[None, :], [text])[0]),
+                strict=True,
+            )
+        )
         guess = max(POSITIONS, key=lambda p: (probabilities[p], -abs(p)))
         similarities = self._embeddings @ embedding
         x = features(embedding, text)[None, :]
         estimates = (x @ self.weights["level_coef"].T + self.weights["level_intercept"])[0]
-        levels = dict(zip(LEVELS, map(float, estimates)))
+        levels = dict(zip(LEVELS, map(float, estimates), strict=True))
         carkhuff, resonance, regulation = _within_rubric(guess, levels)
         reasons = _unsure_reasons(text, probabilities[guess], float(similarities.max()))
-        return Reading(item_id, text, None if reasons else guess, guess, probabilities, carkhuff,
-                       resonance, regulation, reasons, self._evidence(item_id, similarities))
+        return Reading(
+            item_id,
+            text,
+            None if reasons else guess,
+            guess,
+            probabilities,
+            carkhuff,
+            resonance,
+            regulation,
+            reasons,
+            self._evidence(item_id, similarities),
+        )
 
-    def _evidence(self, item_id: str, similarities: np.ndarray, per_kind: int = 2) -> tuple[Evidence, ...]:
+    def _evidence(
+        self, item_id: str, similarities: np.ndarray, per_kind: int = 2
+    ) -> tuple[Evidence, ...]:
         order = np.argsort(-similarities, kind="stable")
         same = [i for i in order if self.examples[i].vignette_id == item_id][:per_kind]
         other = [i for i in order if self.examples[i].vignette_id != item_id][:per_kind]
         return tuple(
-            Evidence(e.source, e.ref_id, e.vignette_id, e.vignette_id == item_id, e.text, e.position,
-                     e.carkhuff_level, e.rationale, round(float(similarities[i]), 3))
-            for i in same + other for e in [self.examples[i]])
+            Evidence(
+                e.source,
+                e.ref_id,
+                e.vignette_id,
+                e.vignette_id == item_id,
+                e.text,
+                e.position,
+                e.carkhuff_level,
+                e.rationale,
+                round(float(similarities[i]), 3),
+            )
+            for i in same + other
+            for e in [self.examples[i]]
+        )
 
 
 def check_input(bank: ItemBank, item_id: str, text: str) -> None:
@@ -338,8 +423,9 @@ def check_input(bank: ItemBank, item_id: str, text: str) -> None:
     if not isinstance(text, str) or not text.strip():
         raise RaterInputError("the response text is empty")
     if len(text) > MAX_CHARS:
-        raise RaterInputError(f"the response is {len(text):,} characters long; the rater reads at most "
-                              f"{MAX_CHARS:,}")
+        raise RaterInputError(
+            f"the response is {len(text):,} characters long; the rater reads at most {MAX_CHARS:,}"
+        )
 
 
 def _fit(embeddings: np.ndarray, examples: list[_Example]) -> dict[str, np.ndarray]:
@@ -348,15 +434,18 @@ def _fit(embeddings: np.ndarray, examples: list[_Example]) -> dict[str, np.ndarr
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression, Ridge
 
-    x = np.vstack([features(v, e.text) for v, e in zip(embeddings, examples)])
+    x = np.vstack([features(v, e.text) for v, e in zip(embeddings, examples, strict=True)])
     y = [e.position for e in examples]
     position = LogisticRegression(C=POSITION_C, max_iter=5000).fit(x, y)
     levels = [Ridge(alpha=1.0).fit(x, [getattr(e, name) for e in examples]) for name in LEVELS]
     texts = [e.text for e in examples]
-    weights = {"classes": position.classes_.astype(np.int64), "position_coef": position.coef_,
-               "position_intercept": position.intercept_,
-               "level_coef": np.vstack([m.coef_ for m in levels]),
-               "level_intercept": np.array([m.intercept_ for m in levels])}
+    weights = {
+        "classes": position.classes_.astype(np.int64),
+        "position_coef": position.coef_,
+        "position_intercept": position.intercept_,
+        "level_coef": np.vstack([m.coef_ for m in levels]),
+        "level_intercept": np.array([m.intercept_ for m in levels]),
+    }
     views = []
     for name, settings in TFIDF_VIEWS.items():
         vectorizer = TfidfVectorizer(**settings).fit(texts)
@@ -384,7 +473,9 @@ class _Wording:
         for name, settings in TFIDF_VIEWS.items():
             vocabulary = weights[f"tfidf_{name}_vocabulary"].tolist()
             index = {gram: offset + i for i, gram in enumerate(vocabulary)}
-            self._views.append((name, settings["ngram_range"], index, weights[f"tfidf_{name}_idf"], offset))
+            self._views.append(
+                (name, settings["ngram_range"], index, weights[f"tfidf_{name}_idf"], offset)
+            )
             offset += len(vocabulary)
         self.width = offset
 
@@ -393,12 +484,16 @@ class _Wording:
         text = text.lower()
         if view == "word":
             tokens = self._TOKEN.findall(text)
-            return [" ".join(tokens[i:i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)]
+            return [
+                " ".join(tokens[i : i + n])
+                for n in range(low, high + 1)
+                for i in range(len(tokens) - n + 1)
+            ]
         grams = []
         for word in self._SPACES.sub(" ", text).split():
             word = f" {word} "
             for n in range(low, high + 1):
-                grams.extend(word[i:i + n] for i in range(max(len(word) - n + 1, 1)))
+                grams.extend(word[i : i + n] for i in range(max(len(word) - n + 1, 1)))
                 if len(word) <= n:  # a short word counts once
                     break
         return grams
@@ -416,7 +511,9 @@ class _Wording:
                 if not counts:
                     continue
                 columns = np.fromiter(counts, dtype=np.int64)
-                values = (1 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * idf[columns - offset]
+                values = (1 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * idf[
+                    columns - offset
+                ]
                 out[row, columns] = values / np.linalg.norm(values)
         return out
 
@@ -427,9 +524,18 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 
 #: What a trained model file must hold; a file without one of them is retrained.
-WEIGHT_NAMES = frozenset({"classes", "position_coef", "position_intercept", "level_coef", "level_intercept",
-                          "tfidf_coef", "tfidf_intercept",
-                          *(f"tfidf_{view}_{part}" for view in TFIDF_VIEWS for part in ("vocabulary", "idf"))})
+WEIGHT_NAMES = frozenset(
+    {
+        "classes",
+        "position_coef",
+        "position_intercept",
+        "level_coef",
+        "level_intercept",
+        "tfidf_coef",
+        "tfidf_intercept",
+        *(f"tfidf_{view}_{part}" for view in TFIDF_VIEWS for part in ("vocabulary", "idf")),
+    }
+)
 
 
 def _read_weights(path: Path) -> dict[str, np.ndarray] | None:
@@ -454,32 +560,44 @@ def _write_weights(path: Path, weights: dict[str, np.ndarray]) -> None:
 
 def _within_rubric(position: int, levels: dict[str, float]) -> tuple[int, int, int]:
     """Round the estimates and keep them inside the keying rubric's rules for ``position``."""
+
     def clip(value: float, low: int, high: int) -> int:
         return int(min(max(round(value), low), high))
 
     if position == 0:
-        return (clip(levels["carkhuff_level"], 3, 5), clip(levels["resonance"], 3, 5),
-                clip(levels["regulation"], 3, 5))
-    return (clip(levels["carkhuff_level"], 1, 2), clip(levels["resonance"], 1, 5),
-            clip(levels["regulation"], 1, 5))
+        return (
+            clip(levels["carkhuff_level"], 3, 5),
+            clip(levels["resonance"], 3, 5),
+            clip(levels["regulation"], 3, 5),
+        )
+    return (
+        clip(levels["carkhuff_level"], 1, 2),
+        clip(levels["resonance"], 1, 5),
+        clip(levels["regulation"], 1, 5),
+    )
 
 
 def _unsure_reasons(text: str, top: float, nearest: float) -> tuple[str, ...]:
     reasons = []
     words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text)
     if len(words) < MIN_WORDS:
-        reasons.append(f"too short to read ({len(words)} word{'s' if len(words) != 1 else ''}; "
-                       f"it needs at least {MIN_WORDS})")
+        reasons.append(
+            f"too short to read ({len(words)} word{'s' if len(words) != 1 else ''}; "
+            f"it needs at least {MIN_WORDS})"
+        )
     letters = [c for c in text if c.isalpha()]
     ascii_share = sum(c.isascii() for c in letters) / len(letters) if letters else 0.0
     english = sum(w.lower() in _ENGLISH for w in words)
     if letters and (ascii_share < 0.8 or (len(words) >= MIN_WORDS and english == 0)):
         reasons.append("it does not look like English, the only language the rater was trained on")
     if nearest < MIN_SIMILARITY:
-        reasons.append(f"it is far from every response the rater has seen (closest similarity "
-                       f"{nearest:.2f})")
+        reasons.append(
+            f"it is far from every response the rater has seen (closest similarity {nearest:.2f})"
+        )
     if top < MIN_CONFIDENCE:
-        reasons.append(f"no position is clearly more likely than the others (top probability {top:.0%})")
+        reasons.append(
+            f"no position is clearly more likely than the others (top probability {top:.0%})"
+        )
     return tuple(reasons)
 
 
@@ -496,10 +614,24 @@ def load_rater(bank: ItemBank | None = None) -> Rater:
     examples = training_examples(bank)
     digest = hashlib.sha256()
     for e in examples:
-        digest.update(repr((e.ref_id, e.vignette_id, e.text, e.position, e.carkhuff_level, e.resonance,
-                            e.regulation, e.rationale)).encode("utf-8"))
-    digest.update(f"{POSITION_C} {CUE_WEIGHT} {sorted(CUES.items())} {TFIDF_WEIGHT} {TFIDF_C} "
-                  f"{sorted(TFIDF_VIEWS.items())}".encode("utf-8"))
+        digest.update(
+            repr(
+                (
+                    e.ref_id,
+                    e.vignette_id,
+                    e.text,
+                    e.position,
+                    e.carkhuff_level,
+                    e.resonance,
+                    e.regulation,
+                    e.rationale,
+                )
+            ).encode("utf-8")
+        )
+    digest.update(
+        f"{POSITION_C} {CUE_WEIGHT} {sorted(CUES.items())} {TFIDF_WEIGHT} {TFIDF_C} "
+        f"{sorted(TFIDF_VIEWS.items())}".encode()
+    )
     key = digest.hexdigest()
     if key not in _RATERS:
         _RATERS.clear()

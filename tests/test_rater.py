@@ -18,8 +18,10 @@ from grader.itembank import load_bank
 from grader.rater import POSITIONS, Rater, RaterInputError, load_rater, training_examples
 from tests.conftest import edit_csv
 
-ATTUNED = ("Forty-one years of tea together, and your hands still reach for her cup. It sounds like every "
-           "evening at six the loss finds you all over again, however busy you keep.")
+ATTUNED = (
+    "Forty-one years of tea together, and your hands still reach for her cup. It sounds like every "
+    "evening at six the loss finds you all over again, however busy you keep."
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,11 @@ def test_a_reading_has_every_part_and_its_probabilities_sum_to_one(rater):
     assert sum(reading.probabilities.values()) == pytest.approx(1.0)
     assert all(0.0 <= p <= 1.0 for p in reading.probabilities.values())
     assert reading.best_guess == max(reading.probabilities, key=reading.probabilities.get)
-    assert 1 <= reading.carkhuff_level <= 5 and 1 <= reading.resonance <= 5 and 1 <= reading.regulation <= 5
+    assert (
+        1 <= reading.carkhuff_level <= 5
+        and 1 <= reading.resonance <= 5
+        and 1 <= reading.regulation <= 5
+    )
     assert reading.position in (None, reading.best_guess)
     # evidence: the closest keyed responses of this vignette first, then of others, with rationales
     same = [e for e in reading.evidence if e.same_vignette]
@@ -43,8 +49,11 @@ def test_a_reading_has_every_part_and_its_probabilities_sum_to_one(rater):
 
 
 def test_levels_follow_the_keying_rubric_for_the_position(rater):
-    for text in (ATTUNED, "Your daughter is right, you just need to keep busy in the evenings.",
-                 "Oh that's so sad, I'd be completely lost too honestly."):
+    for text in (
+        ATTUNED,
+        "Your daughter is right, you just need to keep busy in the evenings.",
+        "Oh that's so sad, I'd be completely lost too honestly.",
+    ):
         reading = rater.rate("ep-001", text)
         if reading.best_guess == 0:
             assert reading.carkhuff_level >= 3 and min(reading.resonance, reading.regulation) >= 3
@@ -54,15 +63,20 @@ def test_levels_follow_the_keying_rubric_for_the_position(rater):
 
 def test_clear_cases_land_on_the_right_side(rater):
     assert rater.rate("ep-001", ATTUNED).best_guess == 0
-    flat = rater.rate("ep-004", "You're not a monster, every mother loves her baby, don't say that.")
+    flat = rater.rate(
+        "ep-004", "You're not a monster, every mother loves her baby, don't say that."
+    )
     assert flat.best_guess > 0
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("ok sure", "too short"),
-    ("Je comprends que les soirées soient difficiles pour vous depuis son départ.", "English"),
-    ("Das klingt sehr schwer, und ich möchte gern verstehen, wie es Ihnen geht.", "English"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("ok sure", "too short"),
+        ("Je comprends que les soirées soient difficiles pour vous depuis son départ.", "English"),
+        ("Das klingt sehr schwer, und ich möchte gern verstehen, wie es Ihnen geht.", "English"),
+    ],
+)
 def test_it_says_when_it_is_unsure_instead_of_placing(rater, text, reason):
     reading = rater.rate("ep-001", text)
     assert reading.unsure and reading.position is None
@@ -70,7 +84,9 @@ def test_it_says_when_it_is_unsure_instead_of_placing(rater, text, reason):
 
 
 def test_text_far_from_anything_known_or_evenly_split_is_unsure(rater, monkeypatch):
-    far = rater.rate("ep-001", "The quarterly invoice totals must be reconciled with the warehouse ledger.")
+    far = rater.rate(
+        "ep-001", "The quarterly invoice totals must be reconciled with the warehouse ledger."
+    )
     assert far.unsure
     monkeypatch.setattr(rater_module, "MIN_SIMILARITY", 1.01)
     assert any("far from every response" in r for r in rater.rate("ep-001", ATTUNED).unsure_reasons)
@@ -78,20 +94,27 @@ def test_text_far_from_anything_known_or_evenly_split_is_unsure(rater, monkeypat
     assert any("top probability" in r for r in rater.rate("ep-001", ATTUNED).unsure_reasons)
 
 
-@pytest.mark.parametrize("item_id, text, message", [
-    ("ep-999", "It sounds like evenings are hard.", "No item 'ep-999'"),
-    ("ep-001", "   \n ", "empty"),
-    ("ep-001", "", "empty"),
-    ("ep-001", "a" * 2001, "2,001 characters"),
-])
+@pytest.mark.parametrize(
+    "item_id, text, message",
+    [
+        ("ep-999", "It sounds like evenings are hard.", "No item 'ep-999'"),
+        ("ep-001", "   \n ", "empty"),
+        ("ep-001", "", "empty"),
+        ("ep-001", "a" * 2001, "2,001 characters"),
+    ],
+)
 def test_bad_input_is_refused_with_the_reason(rater, item_id, text, message):
     with pytest.raises(RaterInputError, match=message):
         rater.rate(item_id, text)
 
 
 def test_readings_are_deterministic(rater):
-    first = rater.rate("rc-001", "It sounds like the breathing felt childish and didn't touch what keeps you up.")
-    again = rater.rate("rc-001", "It sounds like the breathing felt childish and didn't touch what keeps you up.")
+    first = rater.rate(
+        "rc-001", "It sounds like the breathing felt childish and didn't touch what keeps you up."
+    )
+    again = rater.rate(
+        "rc-001", "It sounds like the breathing felt childish and didn't touch what keeps you up."
+    )
     assert first == again
     retrained = Rater(rater.bank, training_examples(rater.bank))  # no cached weights
     assert retrained.fingerprint() == rater.fingerprint()
@@ -106,8 +129,10 @@ def test_the_student_model_never_learns_an_assessment_key(tmp_path):
     assessment = set(instructor.ids(split="assessment"))
     assert not any(e.vignette_id in assessment for e in examples)
     assert [e.ref_id for e in training_examples(student)] == [e.ref_id for e in examples]
-    assert Rater(student, training_examples(student)).fingerprint() == \
-        Rater(instructor, examples).fingerprint()
+    assert (
+        Rater(student, training_examples(student)).fingerprint()
+        == Rater(instructor, examples).fingerprint()
+    )
     # and the rater works from the student edition, assessment items included
     reading = Rater(student, training_examples(student)).rate(assessment.pop(), ATTUNED)
     assert not any(e.vignette_id in assessment for e in reading.evidence)
@@ -122,7 +147,9 @@ def test_no_assessment_response_or_wording_is_in_the_training_set():
     def normal(text):
         return " ".join(text.lower().split())
 
-    assessment = {normal(r.text) for i in bank.ids(split="assessment") for r in bank.item(i).responses}
+    assessment = {
+        normal(r.text) for i in bank.ids(split="assessment") for r in bank.item(i).responses
+    }
     assert assessment and not assessment & {normal(e.text) for e in examples}
     weights = Rater(bank, examples).weights
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -154,10 +181,18 @@ def test_the_wording_reader_reads_as_sklearns_tfidf_does(rater):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = [e.text for e in rater.examples[::7]] + [
-        "Ünïcode, tabs\tand\n\nnewlines;  double  spaces", "I", "a b c", "", "Don't — don't say that!!",
-        "ok ok ok ok ok", "naïve café résumé"]
-    fitted = [TfidfVectorizer(**settings).fit([e.text for e in rater.examples])
-              for settings in rater_module.TFIDF_VIEWS.values()]
+        "Ünïcode, tabs\tand\n\nnewlines;  double  spaces",
+        "I",
+        "a b c",
+        "",
+        "Don't — don't say that!!",
+        "ok ok ok ok ok",
+        "naïve café résumé",
+    ]
+    fitted = [
+        TfidfVectorizer(**settings).fit([e.text for e in rater.examples])
+        for settings in rater_module.TFIDF_VIEWS.values()
+    ]
     expected = hstack([v.transform(texts) for v in fitted]).toarray()
     assert np.allclose(rater._wording.matrix(texts), expected, atol=1e-12)
 
@@ -172,7 +207,12 @@ def test_a_model_file_without_every_part_is_retrained(rater, tmp_path):
 def test_a_rekeyed_practice_response_retrains_the_model(bank_copy):
     before = load_rater(load_bank(bank_copy)).fingerprint()
     original = load_bank(bank_copy).item("ep-001").responses[0]
-    edit_csv(bank_copy / "responses.csv", 1, "spectrum_position", str(2 if original.spectrum_position == 1 else 1))
+    edit_csv(
+        bank_copy / "responses.csv",
+        1,
+        "spectrum_position",
+        str(2 if original.spectrum_position == 1 else 1),
+    )
     assert load_rater(load_bank(bank_copy)).fingerprint() != before
 
 
@@ -203,11 +243,14 @@ def test_shipped_embeddings_equal_the_encoders_output():
     from grader.encoder import encoder
 
     example = training_examples()[0]
-    shipped = rater_module._read_cache(rater_module.SHIPPED_CACHE)[rater_module.text_hash(example.text)]
+    shipped = rater_module._read_cache(rater_module.SHIPPED_CACHE)[
+        rater_module.text_hash(example.text)
+    ]
     assert np.allclose(shipped, encoder().encode(example.text), atol=1e-5)
 
 
 # -- dialectic rate ----------------------------------------------------------------------------
+
 
 def _write(path, rows, header=("id", "item_id", "text")):
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -218,17 +261,43 @@ def _write(path, rows, header=("id", "item_id", "text")):
 
 def test_dialectic_rate_writes_every_row_and_names_the_bad_ones(tmp_path, capsys):
     inp, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    _write(inp, [("r1", "ep-001", ATTUNED), ("r2", "zz-001", "It sounds hard."), ("r3", "ep-002", "  "),
-                 ("r4", "ep-002", "x" * 2001), ("r5", "rc-001", "You have to keep doing the breathing.")])
+    _write(
+        inp,
+        [
+            ("r1", "ep-001", ATTUNED),
+            ("r2", "zz-001", "It sounds hard."),
+            ("r3", "ep-002", "  "),
+            ("r4", "ep-002", "x" * 2001),
+            ("r5", "rc-001", "You have to keep doing the breathing."),
+        ],
+    )
     assert main(["rate", "--in", str(inp), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "row 2" in err and "zz-001" in err and "row 3" in err and "empty" in err and "row 4" in err
+    assert (
+        "row 2" in err and "zz-001" in err and "row 3" in err and "empty" in err and "row 4" in err
+    )
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["id"] for r in rows] == ["r1", "r2", "r3", "r4", "r5"]
-    assert list(rows[0]) == ["id", "item_id", "text", "position", "p_-2", "p_-1", "p_0", "p_+1", "p_+2",
-                             "carkhuff_level", "resonance", "regulation", "unsure", "error"]
+    assert list(rows[0]) == [
+        "id",
+        "item_id",
+        "text",
+        "position",
+        "p_-2",
+        "p_-1",
+        "p_0",
+        "p_+1",
+        "p_+2",
+        "carkhuff_level",
+        "resonance",
+        "regulation",
+        "unsure",
+        "error",
+    ]
     assert rows[0]["position"] == "0" and not rows[0]["error"]
-    assert sum(float(rows[0][f"p_{p}"]) for p in ("-2", "-1", "0", "+1", "+2")) == pytest.approx(1, abs=1e-3)
+    assert sum(float(rows[0][f"p_{p}"]) for p in ("-2", "-1", "0", "+1", "+2")) == pytest.approx(
+        1, abs=1e-3
+    )
     assert rows[1]["error"] and not rows[1]["p_0"]
     assert rows[4]["p_0"] and not rows[4]["error"]
 

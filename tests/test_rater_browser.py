@@ -4,7 +4,6 @@ hides the candidates until the learner has written."""
 
 from __future__ import annotations
 
-
 import json
 import shutil
 import time
@@ -24,10 +23,16 @@ COMPOSE, WRITE_FIRST = "ep-017", "rc-023"
 
 def _notebook(root) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from grader.widgets import ComposeItem, WriteFirstItem"),
-                nbformat.v4.new_code_cell(f'ComposeItem("{COMPOSE}")'),
-                nbformat.v4.new_code_cell(f'WriteFirstItem("{WRITE_FIRST}")')]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("from grader.widgets import ComposeItem, WriteFirstItem"),
+        nbformat.v4.new_code_cell(f'ComposeItem("{COMPOSE}")'),
+        nbformat.v4.new_code_cell(f'WriteFirstItem("{WRITE_FIRST}")'),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, root / NOTEBOOK)
 
 
@@ -35,7 +40,11 @@ def _saved(answers, item_id, key, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if answers.exists():
-            value = json.loads(answers.read_text(encoding="utf-8"))["answers"].get(item_id, {}).get("compose", {})
+            value = (
+                json.loads(answers.read_text(encoding="utf-8"))["answers"]
+                .get(item_id, {})
+                .get("compose", {})
+            )
             if key in value.get("value", {}):
                 return value["value"]
         time.sleep(0.3)
@@ -43,7 +52,7 @@ def _saved(answers, item_id, key, timeout=30):
 
 
 def _no_overlap(boxes) -> bool:
-    return all(a["x"] + a["width"] <= b["x"] + 0.5 for a, b in zip(boxes, boxes[1:]))
+    return all(a["x"] + a["width"] <= b["x"] + 0.5 for a, b in zip(boxes, boxes[1:], strict=False))
 
 
 @pytest.mark.parametrize("width", [1280, 1920])
@@ -55,7 +64,9 @@ def test_compose_and_write_first_show_the_formative_reading(course_server, width
     answers = root / "responses.json"
     if answers.exists():
         answers.unlink()
-    shutil.rmtree(root / ".dialectic", ignore_errors=True)  # the answer store's journal would restore them
+    shutil.rmtree(
+        root / ".dialectic", ignore_errors=True
+    )  # the answer store's journal would restore them
     hidden = load_bank().item(WRITE_FIRST).responses[0].text
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -63,7 +74,9 @@ def test_compose_and_write_first_show_the_formative_reading(course_server, width
         page = browser.new_page(viewport={"width": width, "height": 1100})
         try:
             _end_sessions(course_server)
-            page.goto(f"{course_server['url']}/lab/tree/{NOTEBOOK}?reset&token={course_server['token']}")
+            page.goto(
+                f"{course_server['url']}/lab/tree/{NOTEBOOK}?reset&token={course_server['token']}"
+            )
             _wait_for_kernel(page)
             _run_all(page)
             compose = page.locator(".dialectic-item-widget").nth(0)
@@ -73,7 +86,9 @@ def test_compose_and_write_first_show_the_formative_reading(course_server, width
             assert hidden[:40] not in page.inner_text("body")
 
             compose.get_by_placeholder("What would you say?").fill(
-                "It sounds like my kindness is hard to take when part of you is sure you deserve none of it.")
+                "It sounds like my kindness is hard to take when part of you is sure you deserve "
+                "none of it."
+            )
             compose.get_by_role("button", name="Save my response").click()
             reading = compose.locator(".dialectic-reading")
             expect(reading).to_contain_text("formative reading", timeout=120_000)
@@ -86,19 +101,26 @@ def test_compose_and_write_first_show_the_formative_reading(course_server, width
             size = bars.first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
             assert size >= 11, f"probability labels are {size}px"
             compose.get_by_placeholder("Do you read your response differently").fill(
-                "I think it reaches the shame more than the rater says.")
+                "I think it reaches the shame more than the rater says."
+            )
             compose.get_by_role("button", name="Save my view").click()
             saved = _saved(answers, COMPOSE, "disagreement")
-            assert saved["disagreement"].startswith("I think") and set(saved["rater"]["probabilities"]) == \
-                {"-2", "-1", "0", "1", "2"}
+            assert saved["disagreement"].startswith("I think") and set(
+                saved["rater"]["probabilities"]
+            ) == {"-2", "-1", "0", "1", "2"}
             reading.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / f"rater-compose-{width}.png"))
 
             write_first.get_by_placeholder("What would you say?").fill(
-                "Sure, every other week could work, whatever is easiest for you.")
+                "Sure, every other week could work, whatever is easiest for you."
+            )
             write_first.get_by_role("button", name="Save and compare").click()
-            expect(write_first.locator(".dialectic-reading")).to_contain_text("formative reading", timeout=60_000)
-            expect(write_first.locator(".dialectic-feedback")).to_contain_text(hidden[:40], timeout=30_000)
+            expect(write_first.locator(".dialectic-reading")).to_contain_text(
+                "formative reading", timeout=60_000
+            )
+            expect(write_first.locator(".dialectic-feedback")).to_contain_text(
+                hidden[:40], timeout=30_000
+            )
             expect(write_first).to_contain_text("the keyed best")
             assert _saved(answers, WRITE_FIRST, "rater")["text"].startswith("Sure")
             assert page.get_by_text("Error displaying widget").count() == 0
