@@ -13,11 +13,8 @@ functions the same way, or calls :func:`use_course_renderer`.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import sys
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -65,41 +62,6 @@ def _live_and_static(spec: dict, **metadata):
     if os.environ.get(CHART_IMAGES_ENV) != "grader":
         bundle["image/svg+xml"] = to_svg(spec)
     return bundle, meta
-
-
-#: The smallest chart vl-convert can draw: drawing it starts the JavaScript engine.
-_NOTHING = {
-    "data": {"values": [{"x": 0}]},
-    "mark": "point",
-    "encoding": {"x": {"field": "x", "type": "quantitative"}},
-}
-_warm_up: threading.Thread | None = None
-
-
-def warm_up() -> None:
-    """In a kernel, load altair and start vl-convert's engine in the background, once.
-
-    A module's first chart paid about a second for them. The first cell of every module
-    imports :mod:`grader.widgets`, which calls this, so they load while the learner reads,
-    or while Run All draws the items above the first chart. Not in `dialectic autograde`'s
-    kernels, which draw no images, nor outside a kernel. The thread is not a daemon: a
-    kernel that exits at once waits for it (a second at most) rather than dying inside
-    the engine's start.
-    """
-    global _warm_up
-    if (
-        _warm_up is not None
-        or "ipykernel" not in sys.modules
-        or os.environ.get(CHART_IMAGES_ENV) == "grader"
-    ):
-        return
-    _warm_up = threading.Thread(target=_draw_nothing, name="dialectic-chart-warm-up")
-    _warm_up.start()
-
-
-def _draw_nothing() -> None:
-    with contextlib.suppress(Exception):  # only a head start: a real chart reports its own errors
-        to_svg(_NOTHING)
 
 
 # Imported when a chart is first built (see grader.lazy), without the 2 s grammar; the other

@@ -792,7 +792,7 @@ class PhysiologyExplorer:
     """
 
     def __init__(self, dyad_id: str, *, signal: str = "scl"):
-        from grader import charts, physiology
+        from grader import physiology
 
         # altair now, not first inside IPython's display call, where its import takes
         # seconds longer in a kernel
@@ -883,7 +883,3 @@ class NextItems(widgets.VBox):
 
     def _ipython_display_(self) -> None:
         _display_live(self, "[Suggested practice items. " + HOW_TO_RUN + "]\n\n" + self._text)
-
-
-# Every module's first cell imports this module: the charts' libraries start loading now.
-charts.warm_up()
