@@ -228,9 +228,10 @@ def progress_chart(results: pd.DataFrame) -> alt.Chart:
     table["label"] = table.apply(
         lambda r: f"{r.answers} answered" if r.answers else "not yet", axis=1
     )
-    # an untried cell has no mean credit. Leave it a float NaN: altair writes a float column's
-    # NaN as null, but under pandas 3 an object column's None comes back as NaN, which is not
-    # JSON (the kernel warns on stderr).
+    # An untried cell has no mean credit: make it a float NaN, which altair writes as null.
+    # With no answer at all the column is object dtype, and altair leaves an object column's
+    # NaN (or None, under pandas 3) as NaN, which is not JSON (the kernel warns on stderr).
+    table["mean_credit"] = table["mean_credit"].astype("float64")
     base = alt.Chart(table, title="Your practice results by area and difficulty")
     heat = base.mark_rect().encode(
         x=alt.X("difficulty:N", sort=list(DIFFICULTIES), title=None),
