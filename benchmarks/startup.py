@@ -10,7 +10,10 @@ default the last commit before the fast start-up work):
   on course/ with nbgrader's server extensions; now: `make lab` itself.
 - a module's first cell (the widget and chart imports), in a fresh Python that has already
   imported IPython and ipykernel, as a kernel has.
-- Run All of a module on a fresh kernel (nbclient; the kernel's start included).
+- Run All of a module on a fresh kernel (nbclient; the kernel's start included). "Now" runs
+  the kernel as `make lab`'s server starts it, so it draws no static chart images (JupyterLab
+  draws the charts: grader.lab.LIVE_CHARTS); `--with-images` times it drawing them too, as
+  a kernel under JupyterHub or nbconvert does.
 
 The baseline's grader/ and datasets/ are taken with `git archive` and put first on the
 kernel's PYTHONPATH. Targets: URL <= 5 s, first cell <= 1.5 s, Run All <= 4 s. Wall times
@@ -33,6 +36,8 @@ import tempfile
 import time
 from io import BytesIO
 from pathlib import Path
+
+from grader.lab import LIVE_CHARTS
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -80,7 +85,7 @@ def _baseline_tree(commit: str, into: Path) -> Path:
     return into
 
 
-def _env(scratch: Path, pythonpath: Path | None = None) -> dict:
+def _env(scratch: Path, pythonpath: Path | None = None, live_charts: bool = False) -> dict:
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(scratch / "config"),
@@ -89,6 +94,10 @@ def _env(scratch: Path, pythonpath: Path | None = None) -> dict:
     }
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("JUPYTER_CONFIG_PATH", None)
+    name, value = LIVE_CHARTS
+    env.pop(name, None)
+    if live_charts:
+        env[name] = value
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     return env
@@ -164,13 +173,15 @@ def first_cell(module: Path, scratch: Path, pythonpath: Path | None) -> dict:
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def run_all(module: Path, scratch: Path, pythonpath: Path | None) -> dict:
+def run_all(
+    module: Path, scratch: Path, pythonpath: Path | None, live_charts: bool = False
+) -> dict:
     folder = Path(tempfile.mkdtemp(dir=scratch))  # its own responses.json
     cpu_before = os.times()
     out = subprocess.run(
         [sys.executable, "-c", RUN_ALL_PROBE, str(module), str(folder)],
         cwd=folder,
-        env=_env(scratch, pythonpath),
+        env=_env(scratch, pythonpath, live_charts),
         capture_output=True,
         text=True,
         check=True,
@@ -210,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=2, help="warm starts of each server (default 2)"
     )
     parser.add_argument("--skip-lab", action="store_true", help="time the notebooks only")
+    parser.add_argument(
+        "--with-images",
+        action="store_true",
+        help="now's kernels draw static chart images, as under JupyterHub (default: as make lab)",
+    )
     args = parser.parse_args(argv)
     modules = sorted((ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
     if args.modules:
@@ -245,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"; CPU {b['cpu']:.2f} -> {n['cpu']:.2f} s",
                 )
             )
-            b, n = run_all(old, scratch, base), run_all(module, scratch, None)
+            live = not args.with_images
+            b, n = run_all(old, scratch, base), run_all(module, scratch, None, live)
             if b["errors"] or n["errors"]:
                 print(f"  {module.name}: {b['errors']} errors before, {n['errors']} now")
             print(

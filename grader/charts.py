@@ -34,10 +34,15 @@ EPISODE_COLOURS = {"domain": ["rupture", "repair"], "range": ["#f4a582", "#92c5d
 #: Resolution of the physiology overview: one point every this many seconds.
 OVERVIEW_STEP_S = 2
 RENDERER = "dialectic"
-#: Set to "grader" by `dialectic autograde`: its kernels leave charts' static images to the
-#: grading process, which draws each of the course's charts once per run
-#: (grader.autograde.chart_images), not once per submission.
+#: Who draws a chart's static SVG. Unset: the kernel, with vl-convert. "grader", set by
+#: `dialectic autograde`: the grading process, which draws each of the course's charts once
+#: per run (grader.autograde.chart_images), not once per submission. "live", set by
+#: `make lab` (grader.lab): nobody, because JupyterLab and Notebook 7 draw the vega-lite
+#: spec themselves, also in a saved notebook reopened without a kernel; that spares each
+#: module's kernel vl-convert's start (about 0.8 s).
 CHART_IMAGES_ENV = "DIALECTIC_CHART_IMAGES"
+#: The values of CHART_IMAGES_ENV under which the kernel draws no static image.
+NO_IMAGE_IN_KERNEL = ("grader", "live")
 
 
 def to_svg(chart: alt.TopLevelMixin | dict) -> str:
@@ -50,7 +55,8 @@ def to_svg(chart: alt.TopLevelMixin | dict) -> str:
 
 def _live_and_static(spec: dict, **metadata):
     """JupyterLab draws the vega-lite spec itself, offline; static exports (nbconvert,
-    nbgrader feedback, which drop JavaScript output) fall back to the SVG.
+    nbgrader feedback, which drop JavaScript output) fall back to the SVG, unless
+    CHART_IMAGES_ENV says the kernel draws none.
 
     vega-embed's actions menu is left out: its toggle has no accessible name (axe-core's
     summary-name, a serious violation), and the chart's data is in the notebook anyway.
@@ -59,7 +65,7 @@ def _live_and_static(spec: dict, **metadata):
 
     metadata.setdefault("embed_options", {"actions": False})
     bundle, meta = display.mimetype_renderer(spec, **metadata)
-    if os.environ.get(CHART_IMAGES_ENV) != "grader":
+    if os.environ.get(CHART_IMAGES_ENV) not in NO_IMAGE_IN_KERNEL:
         bundle["image/svg+xml"] = to_svg(spec)
     return bundle, meta
 

@@ -170,8 +170,10 @@ def lab_server(root: Path):
     log = open(root / ".lab.log", "w")
     process = subprocess.Popen(
         [
-            str(BIN / "jupyter"),
-            "lab",
+            # as `make lab` starts it (so its kernels draw no static chart images either)
+            str(BIN / "python"),
+            "-m",
+            "grader.lab",
             "--no-browser",
             "--allow-root",
             f"--ServerApp.root_dir={root}",
@@ -490,6 +492,19 @@ def test_a_saved_notebook_reopened_later_says_how_to_bring_it_back(server, brows
             "body"
         ).inner_text()  # what is displayed: text hidden by CSS is left out
         assert "Error displaying widget" not in shown and "Loading widget" not in shown
+        # the charts are drawn from their saved vega-lite specs: under `make lab` the kernel
+        # saved no static image, so the frontend is all there is
+        saved = json.loads((server["root"] / module).read_text(encoding="utf-8"))
+        bundles = [o.get("data", {}) for c in saved["cells"] for o in c.get("outputs", [])]
+        specs = [b for b in bundles if "application/vnd.vegalite.v5+json" in b]
+        assert specs and not [b for b in specs if "image/svg+xml" in b], len(specs)
+        expect(page.locator(".vega-embed")).to_have_count(len(specs), timeout=30_000)
+        drawn = page.evaluate(
+            "() => [...document.querySelectorAll('.vega-embed')]"
+            ".map(e => { const r = (e.querySelector('svg, canvas') || e).getBoundingClientRect();"
+            " return r.width > 100 && r.height > 50; })"
+        )
+        assert all(drawn), drawn
         _screenshot(page, f"{ui}-reopened-without-running")
         _run_all(page)
         expect(_item(page, "at-003").locator(".widget-toggle-button.mod-active")).to_have_count(1)

@@ -53,6 +53,21 @@ def test_renderer_offers_live_spec_and_static_svg():
     )
 
 
+def test_kernels_of_make_lab_leave_the_static_image_to_jupyterlab(monkeypatch):
+    """`make lab` (grader.lab) tells its kernels that JupyterLab draws the charts: the live
+    spec is kept, no SVG is drawn; the browser tests check the chart in a reopened notebook."""
+    from grader import lab
+
+    name, value = lab.LIVE_CHARTS
+    assert name == charts.CHART_IMAGES_ENV and value in charts.NO_IMAGE_IN_KERNEL
+    chart = charts.alliance_variance()
+    monkeypatch.setenv(name, value)
+    bundle, _ = alt.renderers.get()(chart.to_dict())
+    assert "application/vnd.vegalite.v5+json" in bundle and "image/svg+xml" not in bundle
+    monkeypatch.delenv(name)
+    assert "image/svg+xml" in alt.renderers.get()(chart.to_dict())[0]
+
+
 def test_alliance_chart_contrasts_meta_analyses_with_the_popular_figure():
     frame = pd.DataFrame(charts.ALLIANCE_ESTIMATES)
     meta = frame[frame["kind"] == "estimated from data"]
