@@ -44,6 +44,17 @@ AREA_PREFIX = {
     "rupture_confrontation": "rc",
     "attachment": "at",
 }
+_AREA_NAMES = {
+    "rupture_withdrawal": "Withdrawal ruptures",
+    "rupture_confrontation": "Confrontation ruptures",
+}
+
+
+def area_name(area: str) -> str:
+    """A content area as people say it: "Empathic process", "Withdrawal ruptures"."""
+    return _AREA_NAMES.get(area, area.replace("_", " ").capitalize())
+
+
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
 SPLITS = ("practice", "assessment")
 PATTERNS = ("secure", "dismissing", "preoccupied")

@@ -24,7 +24,7 @@ from grader.choices import (
     lean,
 )
 from grader.errors import GraderError
-from grader.itembank import AREAS, DIFFICULTIES, ItemBank, load_bank
+from grader.itembank import AREAS, DIFFICULTIES, ItemBank, area_name, load_bank
 from grader.lazy import lazy_import
 from grader.scoring import TASKS, position_label, score
 
@@ -113,7 +113,7 @@ def summary_table(results: pd.DataFrame) -> SummaryTable:
     tried = table[table["answers"] > 0]
     rows = pd.DataFrame(
         {
-            "Area": tried["area"].str.replace("_", " "),
+            "Area": tried["area"].map(area_name),
             "Level": tried["difficulty"],
             "Answers": tried["answers"].astype(int),
             "Mean credit": tried["mean_credit"].map(lambda c: f"{c:.0%}"),
@@ -232,20 +232,28 @@ def progress_chart(results: pd.DataFrame) -> alt.Chart:
     # With no answer at all the column is object dtype, and altair leaves an object column's
     # NaN (or None, under pandas 3) as NaN, which is not JSON (the kernel warns on stderr).
     table["mean_credit"] = table["mean_credit"].astype("float64")
+    table["area"] = table["area"].map(area_name)  # words on the axis, not codes
+    areas = [area_name(a) for a in AREAS]
+    x = alt.X("difficulty:N", sort=list(DIFFICULTIES), title=None, axis=alt.Axis(labelAngle=0))
     base = alt.Chart(table, title="Your practice results by area and difficulty")
     heat = base.mark_rect().encode(
-        x=alt.X("difficulty:N", sort=list(DIFFICULTIES), title=None),
-        y=alt.Y("area:N", sort=list(AREAS), title=None),
+        x=x,
+        y=alt.Y("area:N", sort=areas, title=None),
         color=alt.Color(
             "mean_credit:Q",
             scale=alt.Scale(domain=[0, 1], scheme="blues"),
             legend=alt.Legend(title="mean credit", format="%"),
         ),
-        tooltip=["area:N", "difficulty:N", alt.Tooltip("mean_credit:Q", format=".0%"), "answers:Q"],
+        tooltip=[
+            "area:N",
+            alt.Tooltip("difficulty:N", title="level"),
+            alt.Tooltip("mean_credit:Q", format=".0%", title="mean credit"),
+            "answers:Q",
+        ],
     )
     text = base.mark_text(fontSize=11).encode(
-        x=alt.X("difficulty:N", sort=list(DIFFICULTIES)),
-        y=alt.Y("area:N", sort=list(AREAS)),
+        x=x,
+        y=alt.Y("area:N", sort=areas),
         text="label:N",
     )
     return (heat + text).properties(width=360, height=220)

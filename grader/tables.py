@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from grader.hand_grading import AWAITING_HAND_GRADING
-from grader.itembank import AREAS
+from grader.itembank import AREAS, area_name  # noqa: F401 - area_name is used by importers
 from grader.rubric import CRITERIA
 
 #: Styles for these tables; the report and the dashboard both include them.
@@ -169,17 +169,6 @@ def decimal(value, places: int = 2) -> str:
 
 def whole(value) -> str:
     return MISSING if missing(value) else f"{int(value):,}"
-
-
-_AREA_NAMES = {
-    "rupture_withdrawal": "Withdrawal ruptures",
-    "rupture_confrontation": "Confrontation ruptures",
-}
-
-
-def area_name(area: str) -> str:
-    """A content area as people say it: "Empathic process", "Withdrawal ruptures"."""
-    return _AREA_NAMES.get(area, area.replace("_", " ").capitalize())
 
 
 def _lines(text) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 
 from grader import progress
 from grader.answers import AnswerStore
-from grader.itembank import load_bank
+from grader.itembank import AREAS, area_name, load_bank
 from grader.widgets import NextItems
 from tests.conftest import BANK
 
@@ -109,6 +109,14 @@ def test_charts_build_with_and_without_data(tmp_path, bank):
     assert spec["layer"][1]["mark"]["type"] == "circle"
 
 
+def test_progress_chart_names_areas_in_words(tmp_path, bank):
+    spec = progress.progress_chart(progress.practice_results(tmp_path, bank)).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert {r["area"] for r in rows} == {area_name(a) for a in AREAS}
+    assert not [r for r in rows if "_" in r["area"]]
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["labelAngle"] == 0
+
+
 def test_charts_with_untried_cells_are_strict_json(tmp_path, bank):
     """A kernel sends a chart as JSON: a NaN in it (an untried area)
     is a warning on the learner's screen."""
@@ -138,7 +146,7 @@ def test_summary_table_reads_in_words(tmp_path, bank):
     assert list(table.rows.columns) == ["Area", "Level", "Answers", "Mean credit"]
     assert table.rows.to_dict("records") == [
         {
-            "Area": "empathic process",
+            "Area": "Empathic process",
             "Level": bank.item("ep-001").difficulty,
             "Answers": 1,
             "Mean credit": "100%",

@@ -6,8 +6,10 @@ starting vl-convert's JavaScript engine: about a fifth of an assignment kernel's
 same chart for every student. So for a cohort, the grader runs each assignment's release
 notebook once, unsandboxed (it is the instructor's own), records the SVG of every chart it
 draws under the hash of the chart's spec, and the kernels that run the submissions leave
-their images out (:data:`grader.charts.CHART_IMAGES_ENV`). The worker then gives each chart
-of a graded notebook the image recorded for its spec.
+their images out (:data:`grader.charts.CHART_IMAGES_ENV`). Before a graded notebook is merged
+into the course, the coordinating process gives each of its charts the image recorded for
+its spec. The release notebooks run in a background thread (:class:`ReferenceImages`) while
+the workers grade, so no worker waits for them.
 
 Only specs the release notebook itself drew get an image: a spec a submission made up is
 never rendered outside its sandbox (vega can fetch URLs and read files). Such a chart keeps
@@ -20,7 +22,9 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -98,3 +102,61 @@ def add_images(nb, images: dict[str, str]) -> int:
         else:
             data[SVG] = image
     return unknown
+
+
+class ReferenceImages:
+    """The release notebooks of several assignments, run one after another in a background
+    thread; each graded notebook is given its images when it is merged.
+
+    Use as a context manager: leaving it waits for (or, after an error, abandons) the run.
+    """
+
+    def __init__(self, course: Path, student_bank: Path, timeout: int):
+        self._course, self._bank, self._timeout = course, student_bank, timeout
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-images")
+        self._runs: dict[str, Future] = {}
+
+    def draw(self, assignment: str) -> None:
+        """Start drawing ``assignment``'s charts (queued behind any assignment before it)."""
+        release = self._course / "release" / assignment
+        self._runs[assignment] = self._pool.submit(
+            reference_images, release, self._bank, self._timeout
+        )
+
+    def drawn_for(self, assignment: str) -> bool:
+        return assignment in self._runs
+
+    def add_to(self, assignment: str, folder: Path) -> list[str]:
+        """Give the charts of every graded notebook in ``folder`` their recorded images.
+
+        Waits for the assignment's release run. Returns notes for the instructor: charts the
+        release never drew, or a release run that failed (the charts then keep no image).
+        """
+        try:
+            images = self._runs[assignment].result()
+        except Exception as error:  # noqa: BLE001 - the grades stand; only images are missing
+            return [
+                f"the charts have no static image in feedback: the release notebook of "
+                f"{assignment} could not be run to draw them ({type(error).__name__}: {error})"
+            ]
+        notes = []
+        for path in sorted(folder.glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            unknown = add_images(nb, images)
+            if unknown:
+                notes.append(
+                    f"{path.name}: {unknown} chart(s) that the assignment itself does not draw "
+                    "(made by the submission's code) are shown without a static image in "
+                    "feedback"
+                )
+            mode = path.stat().st_mode  # nbgrader leaves graded files read-only (0444)
+            path.chmod(mode | stat.S_IWUSR)
+            nbformat.write(nb, path)
+            path.chmod(mode)
+        return notes
+
+    def __enter__(self) -> ReferenceImages:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)

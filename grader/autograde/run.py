@@ -83,49 +83,50 @@ def autograde_cohort(
         bank = write_student_edition(work / "student-bank")
         policy = grading_policy(course, timeout, sandboxed, bank)
         outcomes, todo = [], []
-        for assignment, found in chosen.items():
-            cells = tuple(trusted.test_cells(f"sqlite:///{book}", assignment))
-            students = []
-            for student in found:
-                if not force and gradebook.graded_before(course, assignment, student):
-                    outcome = Outcome(
-                        student, "skipped", "graded in an earlier run", assignment=assignment
+        with chart_images.ReferenceImages(course, bank, timeout) as images:
+            for assignment, found in chosen.items():
+                cells = tuple(trusted.test_cells(f"sqlite:///{book}", assignment))
+                students = []
+                for student in found:
+                    if not force and gradebook.graded_before(course, assignment, student):
+                        outcome = Outcome(
+                            student, "skipped", "graded in an earlier run", assignment=assignment
+                        )
+                        outcomes.append(outcome)
+                        if progress:
+                            progress(outcome)
+                    else:
+                        students.append(student)
+                if (
+                    len(students) >= chart_images.FROM_SUBMISSIONS
+                    and (course / "release" / assignment).is_dir()
+                ):
+                    images.draw(assignment)  # in the background, while the workers grade
+                todo += [
+                    Task(
+                        course,
+                        assignment,
+                        student,
+                        snapshot,
+                        work,
+                        bank,
+                        timeout,
+                        policy,
+                        cells,
+                        feedback,
+                        images.drawn_for(assignment),
                     )
-                    outcomes.append(outcome)
-                    if progress:
-                        progress(outcome)
-                else:
-                    students.append(student)
-            images = None
-            if (
-                len(students) >= chart_images.FROM_SUBMISSIONS
-                and (course / "release" / assignment).is_dir()
-            ):
-                images = chart_images.reference_images(
-                    course / "release" / assignment, bank, timeout
-                )
-            todo += [
-                Task(
-                    course,
-                    assignment,
-                    student,
-                    snapshot,
-                    work,
-                    bank,
-                    timeout,
-                    policy,
-                    cells,
-                    feedback,
-                    images,
-                )
-                for student in students
-            ]
-        run = run_on_cluster(todo, scheduler) if scheduler else run_locally(todo, workers)
-        for graded in run:
-            outcome = gradebook.merge(course, graded)
-            outcomes.append(outcome)
-            if progress:
-                progress(outcome)
+                    for student in students
+                ]
+            run = run_on_cluster(todo, scheduler) if scheduler else run_locally(todo, workers)
+            for graded in run:
+                if graded.ok and images.drawn_for(graded.assignment):
+                    produced = graded.scratch / "autograded" / graded.student_id / graded.assignment
+                    graded.notes += images.add_to(graded.assignment, produced)
+                outcome = gradebook.merge(course, graded)
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
         shutil.rmtree(work, ignore_errors=True)
     return sorted(outcomes, key=lambda o: (names.index(o.assignment), o.student_id))
 

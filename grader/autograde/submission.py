@@ -21,7 +21,7 @@ import nbformat
 
 from grader import handin, paths, sandbox
 from grader.answers import FILENAME
-from grader.autograde import chart_images, trusted
+from grader.autograde import trusted
 from grader.autograde.gradebook import read_results
 from grader.autograde.inspection import inspect_submission
 from grader.autograde.notes import failure_reason, run_notes
@@ -90,8 +90,8 @@ def grade_submission(task: Task) -> Graded:
         paths.ITEM_BANK_ENV: str(task.student_bank),
         handin.HANDIN_ENV: str(runtime / "handin"),
     }
-    if task.chart_images is not None:
-        kernel_env[CHART_IMAGES_ENV] = "grader"  # this worker adds the images (chart_images)
+    if task.images_drawn_once:
+        kernel_env[CHART_IMAGES_ENV] = "grader"  # the run adds the images (chart_images)
     try:
         with _environment(kernel_env):
             result = capture_log(app)
@@ -159,13 +159,6 @@ def _score_trusted(
             key = (path.stem, cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
             if key in verdicts and cell.cell_type == "code":
                 cell.outputs = [trusted.as_output(verdicts[key])]
-        if task.chart_images is not None and (
-            unknown := chart_images.add_images(nb, task.chart_images)
-        ):
-            notes.append(
-                f"{path.name}: {unknown} chart(s) that the assignment itself does not draw "
-                "(made by the submission's code) are shown without a static image in feedback"
-            )
         mode = (
             path.stat().st_mode
         )  # nbgrader leaves graded files read-only (0444); root alone ignores that

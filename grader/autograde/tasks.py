@@ -44,9 +44,9 @@ class Task:
     (:class:`.trusted.TestCell`)."""
     feedback: str = "scores"
     """What feedback shows of a trusted verdict: "scores", or "full" (item rationales too)."""
-    chart_images: dict | None = None
-    """{spec key: SVG} of the assignment's charts, drawn once for the run
-    (:mod:`.chart_images`); None when the kernel draws its own."""
+    images_drawn_once: bool = False
+    """True when the run draws the assignment's chart images once and adds them to each
+    graded notebook (:mod:`.chart_images`): the kernel then draws none."""
 
 
 @dataclass
