@@ -321,7 +321,7 @@ def practice_data(bank: ItemBank) -> dict:
     """Every practice item's credits (no feedback words), with the progress rules,
     for the site's script."""
     from grader import answers, choices, progress
-    from grader.itembank import AREAS, DIFFICULTIES
+    from grader.itembank import AREAS, DIFFICULTIES, area_name
 
     order = bank.ids(split="practice")
     return {
@@ -335,6 +335,7 @@ def practice_data(bank: ItemBank) -> dict:
         "practice_order": order,
         "markers": {"none": ["none"], **{kind: list(m) for kind, m in MARKERS.items()}},
         "areas": list(AREAS),
+        "area_names": {area: area_name(area) for area in AREAS},
         "difficulties": list(DIFFICULTIES),
         "progress": {
             "min_choices": choices.MIN_CHOICES_FOR_TENDENCY,

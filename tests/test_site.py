@@ -447,6 +447,8 @@ def test_a_learner_answers_reloads_downloads_and_loads(site, served, tmp_path):
             _open(page, f"{served}/09_my_progress.html")
             summary = page.locator("table.dialectic-summary")
             expect(summary).to_contain_text("answered")
+            expect(summary).to_contain_text("Withdrawal ruptures")  # areas in words
+            assert "_" not in summary.inner_text()
             expect(page.locator("[data-part=tendency]")).to_contain_text("not enough data")
             expect(page.locator("[data-part=next] .dialectic-site-item")).to_have_count(5)
             page.screenshot(path=str(SHOTS / "progress-1280.png"), full_page=True)

@@ -478,7 +478,7 @@
     var table = el("table", { "class": "dialectic-summary" }, [caption, el("thead", {}, [head])]);
     var body = el("tbody");
     DATA.areas.forEach(function (area) {
-      var row = el("tr", {}, [el("th", { scope: "row" }, [words(area)])]);
+      var row = el("tr", {}, [el("th", { scope: "row" }, [DATA.area_names[area] || words(area)])]);
       DATA.difficulties.forEach(function (d) {
         var cell = results.filter(function (r) { return r.area === area && r.difficulty === d; });
         if (!cell.length) { row.appendChild(el("td", { "class": "dialectic-empty" }, ["not yet"])); return; }
