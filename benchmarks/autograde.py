@@ -28,7 +28,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 from nbgrader.api import Gradebook  # noqa: E402
 
-from grader.autograde import autograde_cohort, check_isolation  # noqa: E402
+from grader.autograde import DEFAULT_WORKERS, autograde_cohort, check_isolation  # noqa: E402
 from grader.demo import nbgrader, prepare_course  # noqa: E402
 from grader.simulate import simulate_cohort  # noqa: E402
 
@@ -70,7 +70,12 @@ def main() -> int:
     parser.add_argument(
         "--students", type=int, default=30, help="students per assignment (default 30)"
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"dialectic autograde's workers (default {DEFAULT_WORKERS}, as the command's)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="dialectic-autograde-bench-"))
     try:
@@ -110,10 +115,11 @@ def main() -> int:
             f"speedup:                   {plain_s / ours_s:7.2f}x  (target >= {TARGET}x: "
             f"{'met' if plain_s / ours_s >= TARGET else 'MISSED'})"
         )
+        cores = os.cpu_count() or 1
         print(
             f"bare nbclient, one notebook: {floor:5.2f} s  -> overhead per notebook: nbgrader "
-            f"{plain_s / n - floor:+.2f} s, dialectic (x{args.workers} workers) "
-            f"{ours_s / n * args.workers - floor:+.2f} s"
+            f"{plain_s / n - floor:+.2f} s (one process), dialectic "
+            f"{ours_s / n * cores - floor:+.2f} s (core-seconds, {cores} cores busy)"
         )
         print(f"identical scores in every cell: {'yes' if same else 'NO'}")
         return 0 if same else 1

@@ -17,7 +17,10 @@ from grader.errors import GraderError
 from grader.file_lock import locked
 
 #: Submissions graded at once by default: one per core.
-DEFAULT_WORKERS = os.cpu_count() or 2
+#: One worker more than there are cores: a worker waits on its kernel's messages and on
+#: starting the next kernel, and a third worker on two cores used that idle time (20
+#: submissions: 26.5 s against 28.2 s with two workers; four workers were no faster).
+DEFAULT_WORKERS = (os.cpu_count() or 2) + 1
 
 
 def submissions(course: Path, assignment: str) -> list[str]:
