@@ -10,10 +10,12 @@ output with the reason in ``error``; every other row is rated.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.atomic_file import write_atomically
 from grader.errors import GraderError, Problem
 from grader.rater import POSITIONS, RaterInputError, load_rater
 
@@ -72,11 +74,12 @@ def rate_file(
         out.append(result)
         if progress:
             progress(n, len(rows))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, OUT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(out)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, OUT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(out)
+    # in one step: a crash or Ctrl-C never leaves half a file where the readings should be
+    write_atomically(out_path, text.getvalue())
     return report
 
 

@@ -313,5 +313,27 @@ def test_dialectic_rate_refuses_a_csv_without_the_columns(tmp_path, capsys):
 def test_dialectic_rate_all_good_rows_exit_zero(tmp_path, capsys):
     inp, out = tmp_path / "in.csv", tmp_path / "out.csv"
     _write(inp, [("a", "ep-001", ATTUNED)])
+    out.write_text("an older reading\n", encoding="utf-8")
+    out.chmod(0o600)
     assert main(["rate", "--in", str(inp), "--out", str(out)]) == 0
     assert "Rated 1 of 1" in capsys.readouterr().out
+    # replaced in one step: the file's mode kept, no temporary file left beside it
+    assert out.read_text(encoding="utf-8").startswith("id,") and out.stat().st_mode & 0o777 == 0o600
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_dialectic_rate_interrupted_while_writing_leaves_the_old_file(tmp_path, monkeypatch):
+    import csv
+
+    inp, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write(inp, [("a", "ep-001", ATTUNED)])
+    out.write_text("an older reading\n", encoding="utf-8")
+
+    def interrupted(self, rows):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(csv.DictWriter, "writerows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(["rate", "--in", str(inp), "--out", str(out)])
+    assert out.read_text(encoding="utf-8") == "an older reading\n"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["in.csv", "out.csv"]
