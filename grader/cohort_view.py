@@ -15,8 +15,7 @@ from grader.charts import (
     course_chart,
 )  # course_chart: drawn with a static SVG beside each chart
 from grader.hand_grading import score_text
-from grader.itembank import AREAS
-from grader.tables import area_name
+from grader.itembank import AREAS, area_name
 from grader.wording import counted
 
 #: Up to this many students the heatmap shows each student; above it, the distribution per area.

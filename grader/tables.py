@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from grader.hand_grading import AWAITING_HAND_GRADING
-from grader.itembank import AREAS, area_name  # noqa: F401 - area_name is used by importers
+from grader.itembank import AREAS, area_name
 from grader.rubric import CRITERIA
 
 #: Styles for these tables; the report and the dashboard both include them.

@@ -16,7 +16,6 @@ from grader.autograde.workers import run_locally, run_on_cluster
 from grader.errors import GraderError
 from grader.file_lock import locked
 
-#: Submissions graded at once by default: one per core.
 #: One worker more than there are cores: a worker waits on its kernel's messages and on
 #: starting the next kernel, and a third worker on two cores used that idle time (20
 #: submissions: 26.5 s against 28.2 s with two workers; four workers were no faster).
