@@ -34,7 +34,7 @@ def test_a_reading_has_every_part_and_its_probabilities_sum_to_one(rater):
     assert set(reading.probabilities) == set(POSITIONS)
     assert sum(reading.probabilities.values()) == pytest.approx(1.0)
     assert all(0.0 <= p <= 1.0 for p in reading.probabilities.values())
-    assert reading.best_guess == max(reading.probabilities, key=reading.probabilities.get)
+    assert reading.best_guess == rater_module.decide(reading.probabilities)
     assert (
         1 <= reading.carkhuff_level <= 5
         and 1 <= reading.resonance <= 5
@@ -158,21 +158,57 @@ def test_no_assessment_response_or_wording_is_in_the_training_set():
     assert sorted(weights["tfidf_word_vocabulary"].tolist()) == sorted(words.vocabulary_)
 
 
-def test_the_reading_averages_the_meaning_and_the_wording_readers(rater, monkeypatch):
-    """Both halves count: with the wording reader's share at 0 or 1 the probabilities change,
-    and the default lies between them."""
+def test_the_reading_averages_its_three_readers(rater):
+    """Every reader counts: each gives its own probabilities (summing to 1, different from the
+    others'), and the reading is their weighted average."""
     from grader.encoder import encoder
 
     text = "Have you thought about joining a choir? Keeping busy helps a lot of people."
     embedding = encoder().encode(text)[None, :]
-    blended = rater.probabilities(embedding, [text])[0]
-    monkeypatch.setattr(rater_module, "TFIDF_WEIGHT", 0.0)
-    meaning = rater.probabilities(embedding, [text])[0]
-    monkeypatch.setattr(rater_module, "TFIDF_WEIGHT", 1.0)
-    wording = rater.probabilities(embedding, [text])[0]
-    assert not np.allclose(meaning, wording)
-    assert np.allclose(blended, 0.5 * meaning + 0.5 * wording)
-    assert meaning.sum() == pytest.approx(1.0) and wording.sum() == pytest.approx(1.0)
+    readers = rater.readers(embedding, [text])
+    assert set(readers) == set(rater_module.READER_WEIGHTS) == {"meaning", "wording", "order"}
+    for name, p in readers.items():
+        assert p.shape == (1, len(POSITIONS)) and p.sum() == pytest.approx(1.0), name
+        assert (p >= 0).all(), name
+    assert not np.allclose(readers["meaning"], readers["wording"])
+    assert not np.allclose(readers["wording"], readers["order"])
+    expected = sum(rater_module.READER_WEIGHTS[n] * p for n, p in readers.items())
+    assert np.allclose(rater.probabilities(embedding, [text]), expected)
+
+
+def test_the_position_is_the_most_probable_direction_then_its_likelier_step():
+    decide = rater_module.decide
+    # the single likeliest position is the attuned one, but the confrontational pole outweighs it
+    assert decide({-2: 0.05, -1: 0.05, 0: 0.34, 1: 0.26, 2: 0.30}) == 2
+    assert decide({-2: 0.20, -1: 0.25, 0: 0.40, 1: 0.10, 2: 0.05}) == -1
+    assert decide({-2: 0.10, -1: 0.10, 0: 0.60, 1: 0.10, 2: 0.10}) == 0
+    # ties go to the attuned centre, then to the mild step
+    assert decide({-2: 0.0, -1: 0.0, 0: 0.5, 1: 0.25, 2: 0.25}) == 0
+    assert decide({-2: 0.0, -1: 0.0, 0: 0.2, 1: 0.4, 2: 0.4}) == 1
+
+
+def test_the_order_reader_reads_as_its_sklearn_models_do(rater):
+    """The order reader's stored numbers give what the fitted sklearn models give: P(beyond
+    each step), then differences of those, never negative."""
+    from sklearn.linear_model import LogisticRegression
+
+    texts = [e.text for e in rater.examples]
+    positions = np.array([e.position for e in rater.examples])
+    matrix = rater_module.TfidfViews.fit(texts).matrix
+    sample = [e.text for e in rater.examples[::9]]
+    tfidf = rater._wording.matrix(sample)
+    stored = rater_module._sigmoid(
+        tfidf @ rater.weights["order_coef"].T + rater.weights["order_intercept"]
+    )
+    for column, step in enumerate(POSITIONS[:-1]):
+        reference = LogisticRegression(C=rater_module.TFIDF_C, max_iter=5000).fit(
+            matrix, (positions > step).astype(int)
+        )
+        assert np.allclose(stored[:, column], reference.predict_proba(tfidf)[:, 1], atol=1e-9)
+    readers = rater.readers(rater._embeddings[::9], sample)
+    assert np.allclose(readers["order"], rater_module._cumulative(stored))
+    crossing = rater_module._cumulative(np.array([[0.9, 0.4, 0.6, 0.1]]))
+    assert (crossing >= 0).all() and crossing.sum() == pytest.approx(1.0)
 
 
 def test_the_wording_reader_reads_as_sklearns_tfidf_does(rater):
