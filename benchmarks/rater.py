@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/rater.py
 
 Prints, in one run, for the rater and two baselines trained on the same data (the majority
-class; TF-IDF word and character n-grams with logistic regression). The rater averages a
-MiniLM-embedding-plus-wording-cues model with a TF-IDF model of the same kind as the
-baseline, so the baseline row is also the rater's wording half on its own:
+class; TF-IDF word and character n-grams with logistic regression, C=10, most probable
+position). The rater averages three readers (MiniLM embedding plus wording cues; the same
+TF-IDF views with C=30; a cumulative ordinal model on them) and gives the most probable
+direction, then its likelier step (``grader.rater.decide``):
 
 - (a) leave-one-vignette-out cross-validation on the practice split: each practice
   vignette's keyed responses are read by a model trained on every other practice vignette

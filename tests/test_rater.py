@@ -373,3 +373,25 @@ def test_dialectic_rate_interrupted_while_writing_leaves_the_old_file(tmp_path, 
         main(["rate", "--in", str(inp), "--out", str(out)])
     assert out.read_text(encoding="utf-8") == "an older reading\n"
     assert sorted(f.name for f in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_the_benchmarks_folds_read_tfidf_as_a_fit_on_their_training_texts(rater, monkeypatch):
+    """benchmarks/rater.py counts every text's n-grams once; a fold's TF-IDF taken from those
+    counts equals sklearn's vectoriser fitted on the fold's training texts, so its
+    cross-validation measures the rater as shipped."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from rater import Tokenised
+
+    texts = [e.text for e in rater.examples]
+    rows = np.arange(0, len(texts), 3)
+    also = np.arange(1, len(texts), 3)
+    views, other = Tokenised(texts).views(rows, also=also)
+    fitted = rater_module.TfidfViews.fit([texts[i] for i in rows])
+    for name in rater_module.TFIDF_VIEWS:
+        assert views.vocabularies[name].tolist() == fitted.vocabularies[name].tolist()
+        assert np.allclose(views.idfs[name], fitted.idfs[name])
+    assert np.allclose(views.matrix.toarray(), fitted.matrix.toarray(), atol=1e-12)
+    reading = Rater(rater.bank, [rater.examples[i] for i in rows], tfidf=fitted)._wording
+    assert np.allclose(other.toarray(), reading.matrix([texts[i] for i in also]), atol=1e-12)
