@@ -187,26 +187,34 @@ def test_the_position_is_the_most_probable_direction_then_its_likelier_step():
     assert decide({-2: 0.0, -1: 0.0, 0: 0.2, 1: 0.4, 2: 0.4}) == 1
 
 
-def test_the_order_reader_reads_as_its_sklearn_models_do(rater):
-    """The order reader's stored numbers give what the fitted sklearn models give: P(beyond
-    each step), then differences of those, never negative."""
+def test_each_reader_reads_as_its_reference_sklearn_fit_does(rater):
+    """The shipped inference (stored numbers, no scikit-learn) gives what scikit-learn's fitted
+    models give: the meaning and wording readers' class probabilities, and the order reader's
+    P(beyond each step), then differences of those, never negative."""
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     texts = [e.text for e in rater.examples]
     positions = np.array([e.position for e in rater.examples])
     matrix = rater_module.TfidfViews.fit(texts).matrix
-    sample = [e.text for e in rater.examples[::9]]
-    tfidf = rater._wording.matrix(sample)
-    stored = rater_module._sigmoid(
-        tfidf @ rater.weights["order_coef"].T + rater.weights["order_intercept"]
+    x = np.vstack(
+        [rater_module.features(v, t) for v, t in zip(rater._embeddings, texts, strict=True)]
     )
-    for column, step in enumerate(POSITIONS[:-1]):
-        reference = LogisticRegression(C=rater_module.TFIDF_C, max_iter=5000).fit(
-            matrix, (positions > step).astype(int)
-        )
-        assert np.allclose(stored[:, column], reference.predict_proba(tfidf)[:, 1], atol=1e-9)
-    readers = rater.readers(rater._embeddings[::9], sample)
-    assert np.allclose(readers["order"], rater_module._cumulative(stored))
+    sample = slice(None, None, 9)
+    tfidf = rater._wording.matrix(texts[sample])
+    readers = rater.readers(rater._embeddings[sample], texts[sample])
+    with threadpool_limits(limits=1):  # as the rater fits
+        meaning = LogisticRegression(C=rater_module.POSITION_C, max_iter=5000).fit(x, positions)
+        wording = LogisticRegression(C=rater_module.TFIDF_C, max_iter=5000).fit(matrix, positions)
+        beyond = [
+            LogisticRegression(C=rater_module.TFIDF_C, max_iter=5000)
+            .fit(matrix, (positions > step).astype(int))
+            .predict_proba(tfidf)[:, 1]
+            for step in POSITIONS[:-1]
+        ]
+    assert np.allclose(readers["meaning"], meaning.predict_proba(x[sample]), atol=1e-9)
+    assert np.allclose(readers["wording"], wording.predict_proba(tfidf), atol=1e-9)
+    assert np.allclose(readers["order"], rater_module._cumulative(np.array(beyond).T), atol=1e-9)
     crossing = rater_module._cumulative(np.array([[0.9, 0.4, 0.6, 0.1]]))
     assert (crossing >= 0).all() and crossing.sum() == pytest.approx(1.0)
 
