@@ -403,3 +403,24 @@ def test_the_benchmarks_folds_read_tfidf_as_a_fit_on_their_training_texts(rater,
     assert np.allclose(views.matrix.toarray(), fitted.matrix.toarray(), atol=1e-12)
     reading = Rater(rater.bank, [rater.examples[i] for i in rows], tfidf=fitted)._wording
     assert np.allclose(other.toarray(), reading.matrix([texts[i] for i in also]), atol=1e-12)
+
+
+def test_the_view_says_why_a_position_is_not_the_tallest_bar(rater):
+    """A pole's step can be given though another bar is taller (direction first): the reading
+    says so in words; when the given position is the tallest bar, nothing is added."""
+    from dataclasses import replace
+
+    from grader.rater_view import reading_html
+
+    reading = rater.rate("ep-001", ATTUNED)
+    split = {-2: 0.05, -1: 0.05, 0: 0.34, 1: 0.26, 2: 0.30}
+    pole = replace(reading, probabilities=split, position=2, best_guess=2, unsure_reasons=())
+    assert (
+        "Not the tallest bar: the two confrontational steps together (56%) are likelier than the "
+        "attuned centre or the collusive side" in reading_html(pole)
+    )
+    collusive = replace(pole, probabilities={k: split[-k] for k in split}, position=-2)
+    assert "the two collusive steps together (56%)" in reading_html(collusive)
+    clear = replace(reading, position=0, best_guess=0, unsure_reasons=())
+    assert max(clear.probabilities, key=clear.probabilities.get) == 0
+    assert "Not the tallest bar" not in reading_html(clear)
