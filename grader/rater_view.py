@@ -57,10 +57,26 @@ def reading_html(reading: Reading) -> str:
             f"with Carkhuff level about {reading.carkhuff_level}, resonance about "
             f"{reading.resonance} and regulation about {reading.regulation} (1-5).</p>"
         )
+        parts.extend(_why_not_the_tallest_bar(reading))
     parts.append(_bars(reading))
     parts.append(_evidence(reading))
     parts.append(f"<p><small>{html.escape(DISCLAIMER)}</small></p></div>")
     return "".join(parts)
+
+
+def _why_not_the_tallest_bar(reading: Reading) -> list[str]:
+    """The rater decides the side first (see :func:`grader.rater.decide`), so its position can
+    be a pole's step whose bar is lower than another position's: say why."""
+    chosen = reading.probabilities[reading.position]
+    if chosen >= max(reading.probabilities.values()):
+        return []
+    side, other = ("collusive", "confrontational")[:: 1 if reading.position < 0 else -1]
+    together = sum(p for k, p in reading.probabilities.items() if k * reading.position > 0)
+    return [
+        f"<p><small>Not the tallest bar: the two {side} steps together ({together:.0%}) are "
+        f"likelier than the attuned centre or the {other} side, and this step is the likelier "
+        "of the two.</small></p>"
+    ]
 
 
 def _bars(reading: Reading) -> str:

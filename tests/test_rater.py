@@ -34,7 +34,7 @@ def test_a_reading_has_every_part_and_its_probabilities_sum_to_one(rater):
     assert set(reading.probabilities) == set(POSITIONS)
     assert sum(reading.probabilities.values()) == pytest.approx(1.0)
     assert all(0.0 <= p <= 1.0 for p in reading.probabilities.values())
-    assert reading.best_guess == max(reading.probabilities, key=reading.probabilities.get)
+    assert reading.best_guess == rater_module.decide(reading.probabilities)
     assert (
         1 <= reading.carkhuff_level <= 5
         and 1 <= reading.resonance <= 5
@@ -158,21 +158,65 @@ def test_no_assessment_response_or_wording_is_in_the_training_set():
     assert sorted(weights["tfidf_word_vocabulary"].tolist()) == sorted(words.vocabulary_)
 
 
-def test_the_reading_averages_the_meaning_and_the_wording_readers(rater, monkeypatch):
-    """Both halves count: with the wording reader's share at 0 or 1 the probabilities change,
-    and the default lies between them."""
+def test_the_reading_averages_its_three_readers(rater):
+    """Every reader counts: each gives its own probabilities (summing to 1, different from the
+    others'), and the reading is their weighted average."""
     from grader.encoder import encoder
 
     text = "Have you thought about joining a choir? Keeping busy helps a lot of people."
     embedding = encoder().encode(text)[None, :]
-    blended = rater.probabilities(embedding, [text])[0]
-    monkeypatch.setattr(rater_module, "TFIDF_WEIGHT", 0.0)
-    meaning = rater.probabilities(embedding, [text])[0]
-    monkeypatch.setattr(rater_module, "TFIDF_WEIGHT", 1.0)
-    wording = rater.probabilities(embedding, [text])[0]
-    assert not np.allclose(meaning, wording)
-    assert np.allclose(blended, 0.5 * meaning + 0.5 * wording)
-    assert meaning.sum() == pytest.approx(1.0) and wording.sum() == pytest.approx(1.0)
+    readers = rater.readers(embedding, [text])
+    assert set(readers) == set(rater_module.READER_WEIGHTS) == {"meaning", "wording", "order"}
+    for name, p in readers.items():
+        assert p.shape == (1, len(POSITIONS)) and p.sum() == pytest.approx(1.0), name
+        assert (p >= 0).all(), name
+    assert not np.allclose(readers["meaning"], readers["wording"])
+    assert not np.allclose(readers["wording"], readers["order"])
+    expected = sum(rater_module.READER_WEIGHTS[n] * p for n, p in readers.items())
+    assert np.allclose(rater.probabilities(embedding, [text]), expected)
+
+
+def test_the_position_is_the_most_probable_direction_then_its_likelier_step():
+    decide = rater_module.decide
+    # the single likeliest position is the attuned one, but the confrontational pole outweighs it
+    assert decide({-2: 0.05, -1: 0.05, 0: 0.34, 1: 0.26, 2: 0.30}) == 2
+    assert decide({-2: 0.20, -1: 0.25, 0: 0.40, 1: 0.10, 2: 0.05}) == -1
+    assert decide({-2: 0.10, -1: 0.10, 0: 0.60, 1: 0.10, 2: 0.10}) == 0
+    # ties go to the attuned centre, then to the mild step
+    assert decide({-2: 0.0, -1: 0.0, 0: 0.5, 1: 0.25, 2: 0.25}) == 0
+    assert decide({-2: 0.0, -1: 0.0, 0: 0.2, 1: 0.4, 2: 0.4}) == 1
+
+
+def test_each_reader_reads_as_its_reference_sklearn_fit_does(rater):
+    """The shipped inference (stored numbers, no scikit-learn) gives what scikit-learn's fitted
+    models give: the meaning and wording readers' class probabilities, and the order reader's
+    P(beyond each step), then differences of those, never negative."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    texts = [e.text for e in rater.examples]
+    positions = np.array([e.position for e in rater.examples])
+    matrix = rater_module.TfidfViews.fit(texts).matrix
+    x = np.vstack(
+        [rater_module.features(v, t) for v, t in zip(rater._embeddings, texts, strict=True)]
+    )
+    sample = slice(None, None, 9)
+    tfidf = rater._wording.matrix(texts[sample])
+    readers = rater.readers(rater._embeddings[sample], texts[sample])
+    with threadpool_limits(limits=1):  # as the rater fits
+        meaning = LogisticRegression(C=rater_module.POSITION_C, max_iter=5000).fit(x, positions)
+        wording = LogisticRegression(C=rater_module.TFIDF_C, max_iter=5000).fit(matrix, positions)
+        beyond = [
+            LogisticRegression(C=rater_module.TFIDF_C, max_iter=5000)
+            .fit(matrix, (positions > step).astype(int))
+            .predict_proba(tfidf)[:, 1]
+            for step in POSITIONS[:-1]
+        ]
+    assert np.allclose(readers["meaning"], meaning.predict_proba(x[sample]), atol=1e-9)
+    assert np.allclose(readers["wording"], wording.predict_proba(tfidf), atol=1e-9)
+    assert np.allclose(readers["order"], rater_module._cumulative(np.array(beyond).T), atol=1e-9)
+    crossing = rater_module._cumulative(np.array([[0.9, 0.4, 0.6, 0.1]]))
+    assert (crossing >= 0).all() and crossing.sum() == pytest.approx(1.0)
 
 
 def test_the_wording_reader_reads_as_sklearns_tfidf_does(rater):
@@ -337,3 +381,46 @@ def test_dialectic_rate_interrupted_while_writing_leaves_the_old_file(tmp_path, 
         main(["rate", "--in", str(inp), "--out", str(out)])
     assert out.read_text(encoding="utf-8") == "an older reading\n"
     assert sorted(f.name for f in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_the_benchmarks_folds_read_tfidf_as_a_fit_on_their_training_texts(rater, monkeypatch):
+    """benchmarks/rater.py counts every text's n-grams once; a fold's TF-IDF taken from those
+    counts equals sklearn's vectoriser fitted on the fold's training texts, so its
+    cross-validation measures the rater as shipped."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from rater import Tokenised
+
+    texts = [e.text for e in rater.examples]
+    rows = np.arange(0, len(texts), 3)
+    also = np.arange(1, len(texts), 3)
+    views, other = Tokenised(texts).views(rows, also=also)
+    fitted = rater_module.TfidfViews.fit([texts[i] for i in rows])
+    for name in rater_module.TFIDF_VIEWS:
+        assert views.vocabularies[name].tolist() == fitted.vocabularies[name].tolist()
+        assert np.allclose(views.idfs[name], fitted.idfs[name])
+    assert np.allclose(views.matrix.toarray(), fitted.matrix.toarray(), atol=1e-12)
+    reading = Rater(rater.bank, [rater.examples[i] for i in rows], tfidf=fitted)._wording
+    assert np.allclose(other.toarray(), reading.matrix([texts[i] for i in also]), atol=1e-12)
+
+
+def test_the_view_says_why_a_position_is_not_the_tallest_bar(rater):
+    """A pole's step can be given though another bar is taller (direction first): the reading
+    says so in words; when the given position is the tallest bar, nothing is added."""
+    from dataclasses import replace
+
+    from grader.rater_view import reading_html
+
+    reading = rater.rate("ep-001", ATTUNED)
+    split = {-2: 0.05, -1: 0.05, 0: 0.34, 1: 0.26, 2: 0.30}
+    pole = replace(reading, probabilities=split, position=2, best_guess=2, unsure_reasons=())
+    assert (
+        "Not the tallest bar: the two confrontational steps together (56%) are likelier than the "
+        "attuned centre or the collusive side" in reading_html(pole)
+    )
+    collusive = replace(pole, probabilities={k: split[-k] for k in split}, position=-2)
+    assert "the two collusive steps together (56%)" in reading_html(collusive)
+    clear = replace(reading, position=0, best_guess=0, unsure_reasons=())
+    assert max(clear.probabilities, key=clear.probabilities.get) == 0
+    assert "Not the tallest bar" not in reading_html(clear)
