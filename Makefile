@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
+# processes `make test` runs the tests on (TEST_WORKERS=0: all in this one process)
+TEST_WORKERS ?= 2
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -44,7 +46,10 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/, opening 01_orientation (A
 
 test: lint $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite (after the lint)
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
-	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest --durations=25 $(ARGS)
+	@# pytest-xdist: each test file runs whole on one of TEST_WORKERS processes (its module
+	@# fixtures are built once); the files that take longest start first (tests/conftest.py).
+	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest \
+	  -n $(TEST_WORKERS) --dist loadfile --durations=25 $(ARGS)
 
 lint: $(TEST_STAMP)  ## check the code's style with ruff (pyproject.toml); `ruff format .` mends layout
 	$(BIN)/ruff check .
