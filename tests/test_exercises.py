@@ -1,9 +1,9 @@
 """The nbgrader assignments: their shape, and the whole grading pipeline with real nbgrader.
 
 For each assignment, in a scratch course directory: generate_assignment -> release_assignment
--> a simulated cohort of 30 plus a model-solution and a blank submission -> `dialectic autograde` ->
-generate_feedback -> export. Scores are checked against grader.scoring computed here,
-independently of nbgrader.
+-> a simulated cohort of four plus a model-solution and a blank submission ->
+`dialectic autograde` -> generate_feedback -> export. Scores are checked against
+grader.scoring computed here, independently of nbgrader.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from grader.itembank import load_bank
 from grader.paths import REPO_ROOT
 from grader.rubric import as_markdown as rubric_markdown
 from grader.scoring import score
-from grader.simulate import keyed_answers, simulate_cohort, tasks_of
+from grader.simulate import keyed_answers, roster, simulate_cohort, tasks_of
 
 EXERCISES = REPO_ROOT / "exercises"
 ASSIGNMENTS = sorted(p.name for p in EXERCISES.iterdir() if p.is_dir())
@@ -36,7 +36,11 @@ ENV = {
     **os.environ,
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
 }
-COHORT, SEED = 10, 2026  # every assertion is per student: ten of them exercise it as well as thirty
+# Every assertion is per student, so a cohort is as good as the kinds of student in it: this
+# seed draws one of each completion (complete, half, blank) and all three leans, and with the
+# model solution and the blank copy the run grades six notebooks (enough for the grader to
+# draw the release's charts once, as it does for a real cohort).
+COHORT, SEED = 4, 2043
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
@@ -114,6 +118,12 @@ def test_assignments_do_not_share_items():
 
 
 # -- the pipeline --------------------------------------------------------------------------
+
+
+def test_the_pipeline_cohort_has_every_kind_of_student():
+    students = roster(COHORT, SEED)
+    assert {s.completion for s in students} == {"complete", "half", "blank"}
+    assert {s.lean for s in students} == {"collusive", "balanced", "confrontational"}
 
 
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
