@@ -1,13 +1,16 @@
-"""What a learner sees, in real JupyterLab 4 and Notebook 7 in headless Debian chromium.
+"""What a learner sees, in real JupyterLab 4 (this file) and Notebook 7
+(test_browser_notebook7.py, which uses the helpers here) in headless Debian chromium.
 
 One server serves a scratch copy of course/ and the assignments as nbgrader releases them
 (really generated, then answered as a student would). In each interface the test opens every
 notebook, runs it all, and reads the page at 1280 and 1920 px: no widget error, no
 traceback or stderr, and inside every widget no text over other text, no text spilling out
 of its box, no radio dot away from its option. It answers every kind of widget with the
-mouse and with the keyboard, checks the answers reached responses.json, then saves, shuts
-the kernel down and reopens the notebook to see what a returning learner sees.
-Screenshots of every notebook at both widths are kept in test-artifacts/browser/.
+mouse (here) and with the keyboard (in Notebook 7), checks the answers reached
+responses.json, then saves, shuts the kernel down and reopens the notebook to see what a
+returning learner sees. Screenshots of every notebook at both widths are kept in
+test-artifacts/browser/. The two interfaces are two files so that `make test`'s workers can
+run them at once, each with its own server.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ import pytest
 from grader.itembank import load_bank
 from grader.paths import REPO_ROOT
 from tests.test_exercises import ASSIGNMENTS, _hand_in, _nbgrader
-from tests.test_lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_for
+from tests.test_lab import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _free_port,
+    _wait_for,
+    _wait_for_connected_kernel,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -108,19 +118,20 @@ LAYOUT_PROBLEMS = """
 """
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory) -> Path:
-    """Every assignment as nbgrader releases it, answered in full as a student would."""
-    course = tmp_path_factory.mktemp("nbgrader-course")
-    shutil.copy(REPO_ROOT / "nbgrader_config.py", course)
-    shutil.copytree(REPO_ROOT / "exercises", course / "exercises")
-    (course / "exchange").mkdir()
-    _nbgrader(
-        course, "generate_assignment", "m*", "--force"
-    )  # one run for all: nbgrader starts slowly
-    for assignment in ASSIGNMENTS:
-        _hand_in(course, assignment, "learner", solved=True)
-    return course / "submitted" / "learner"
+@pytest.fixture(scope="session")
+def released(build_once) -> Path:
+    """Every assignment as nbgrader releases it, answered in full as a student would (built
+    once per run for both interfaces' files)."""
+
+    def build(course: Path) -> None:
+        shutil.copy(REPO_ROOT / "nbgrader_config.py", course)
+        shutil.copytree(REPO_ROOT / "exercises", course / "exercises")
+        (course / "exchange").mkdir()
+        _nbgrader(course, "generate_assignment", "m*", "--force")  # one run: nbgrader starts slowly
+        for assignment in ASSIGNMENTS:
+            _hand_in(course, assignment, "learner", solved=True)
+
+    return build_once("released-assignments", build) / "submitted" / "learner"
 
 
 @pytest.fixture(scope="module")
@@ -229,14 +240,15 @@ def _open(page, server, ui: str, path: str, *, run: bool = False) -> None:
     """Open a notebook on a fresh kernel and, with ``run``, Run All as a learner would."""
     _end_sessions(server)
     page.goto(f"{server['url']}{UIS[ui].format(path=path)}token={server['token']}")
-    _wait_for_kernel(page)
+    _wait_for_kernel(page, server)
     if run:
         _run_all(page)
 
 
-def _wait_for_kernel(page) -> None:
-    """Wait until the notebook's kernel is started and idle: a Run All sent while it is still
-    initializing can be dropped."""
+def _wait_for_kernel(page, server: dict) -> None:
+    """Wait until the notebook's kernel is started and idle and the page's websocket to it is
+    open: a Run All sent while the kernel is still initializing can be dropped. (The toolbar
+    can say "idle" from the server's kernel list before the page has connected.)"""
     from playwright.sync_api import expect
 
     page.locator(".jp-Notebook").first.wait_for(timeout=90_000)
@@ -244,6 +256,7 @@ def _wait_for_kernel(page) -> None:
     indicators.first.wait_for(timeout=90_000)
     for i in range(indicators.count()):
         expect(indicators.nth(i)).to_have_attribute("data-status", "idle", timeout=90_000)
+    _wait_for_connected_kernel(server)
 
 
 def _run_all(page, attempts: int = 4) -> None:
@@ -258,7 +271,9 @@ def _run_all(page, attempts: int = 4) -> None:
         )
         page.locator("#jp-MainMenu, #jp-menu-panel").get_by_text("Run", exact=True).first.click()
         page.get_by_text("Run All Cells", exact=True).click()
-        deadline = time.monotonic() + 45
+        # the prompts turn to [*] as soon as the page sends the cells: when they have not
+        # after 15 s, the click was dropped (a queued one would long have shown)
+        deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not re.search(
             r"\[(\d+|\*)\]", prompts.first.inner_text()
         ):
@@ -323,8 +338,8 @@ def _item(page, item_id: str):
     ).first
 
 
-@pytest.mark.parametrize("ui", list(UIS))
-def test_every_notebook_runs_and_reads_well_at_both_widths(server, browser, ui):
+def every_notebook_runs_and_reads_well(server, browser, ui: str) -> None:
+    """Open and Run All every notebook in ``ui``; at both widths, no layout problem."""
     page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT})
     problems: dict[str, list[str]] = {}
     try:
@@ -342,6 +357,10 @@ def test_every_notebook_runs_and_reads_well_at_both_widths(server, browser, ui):
     finally:
         page.close()
     assert not problems, json.dumps(problems, indent=1)
+
+
+def test_every_notebook_runs_and_reads_well_at_both_widths_in_jupyterlab(server, browser):
+    every_notebook_runs_and_reads_well(server, browser, "lab")
 
 
 def test_every_widget_kind_answers_to_the_mouse(server, browser):
@@ -421,56 +440,7 @@ def test_every_widget_kind_answers_to_the_mouse(server, browser):
         page.close()
 
 
-def test_items_answer_to_the_keyboard_with_visible_focus(server, browser):
-    """Tab to a control, Space or Enter to answer; the focused control shows an outline.
-
-    (JupyterLab's command mode takes the arrow keys to move between cells, even from a focused
-    radio button, so arrows cannot move between a choice's options there.)"""
-    from playwright.sync_api import expect
-
-    bank = load_bank()
-    folder = server["root"] / "course"
-    page = browser.new_page(viewport={"width": WIDTHS[1], "height": HEIGHT})
-    try:
-        _open(page, server, "notebook7", "course/04_rupture_repair.ipynb", run=True)
-        # a choice: onto the radio group, Space chooses the focused option
-        item = bank.item("rw-011")
-        choice = (
-            page.locator(".dialectic-item-widget", has=page.locator(".widget-radio-box"))
-            .filter(has=page.locator("[aria-label='Item rw-011']"))
-            .first
-        )
-        radios = choice.locator("input[type=radio]")
-        radios.first.focus()
-        outline = radios.first.evaluate("(el) => getComputedStyle(el).outlineStyle")
-        page.keyboard.press("Space")
-        first = item.responses[0].response_id
-        assert _answers(folder, "rw-011", "choose", first) == first
-        assert outline != "none", "the focused option shows no outline"
-
-        # a marker: Tab along the rupture kinds, Enter to choose "no rupture"
-        marker = _item(page, "rw-003")
-        kinds = marker.locator(".widget-toggle-button")
-        kinds.first.focus()
-        page.keyboard.press("Enter")
-        expect(kinds.first).to_have_class(re.compile("mod-active"))
-        none = {"rupture_type": "none", "marker": "none"}
-        assert _answers(folder, "rw-003", "marker", none) == none
-        page.screenshot(path=str(SHOTS / "notebook7-04-answered-by-keyboard.png"))
-
-        _open(page, server, "notebook7", "course/07_alliance_and_the_spectrum.ipynb", run=True)
-        row = _item(page, "rc-007").locator(".dialectic-spectrum-b")
-        row.locator("button").first.focus()
-        page.keyboard.press("Tab")
-        page.keyboard.press("Enter")
-        expect(row.locator("button.mod-active")).to_have_text("mildly collusive (-1)")
-        assert _answers(folder, "rc-007", "spectrum", {"rc-007-b": -1}) == {"rc-007-b": -1}
-    finally:
-        page.close()
-
-
-@pytest.mark.parametrize("ui", list(UIS))
-def test_a_saved_notebook_reopened_later_says_how_to_bring_it_back(server, browser, ui):
+def reopened_notebook_says_how_to_bring_it_back(server, browser, ui: str) -> None:
     """Saved with its outputs, kernel shut down, opened again: text, never a widget error;
     after Run All the items are live again with the learner's answers."""
     from playwright.sync_api import expect
@@ -512,3 +482,7 @@ def test_a_saved_notebook_reopened_later_says_how_to_bring_it_back(server, brows
         assert page.evaluate(LAYOUT_PROBLEMS) == []
     finally:
         page.close()
+
+
+def test_a_saved_notebook_reopened_later_says_how_to_bring_it_back_in_jupyterlab(server, browser):
+    reopened_notebook_says_how_to_bring_it_back(server, browser, "lab")

@@ -77,7 +77,7 @@ def test_compose_and_write_first_show_the_formative_reading(course_server, width
             page.goto(
                 f"{course_server['url']}/lab/tree/{NOTEBOOK}?reset&token={course_server['token']}"
             )
-            _wait_for_kernel(page)
+            _wait_for_kernel(page, course_server)
             _run_all(page)
             compose = page.locator(".dialectic-item-widget").nth(0)
             write_first = page.locator(".dialectic-item-widget").nth(1)

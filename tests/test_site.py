@@ -617,7 +617,7 @@ def test_no_serious_accessibility_problem_in_the_jupyterlab_widgets(course_serve
             page.goto(
                 f"{course_server['url']}/lab/tree/{AUDITED_MODULE}?reset&token={course_server['token']}"
             )
-            _wait_for_kernel(page)
+            _wait_for_kernel(page, course_server)
             widgets = page.locator(".dialectic-item-widget")
             for attempt in range(3):  # on a loaded machine a Run All can be lost; run it again
                 _run_all(page)
