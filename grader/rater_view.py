@@ -22,6 +22,8 @@ STYLE = """<style>
   border-radius: 3px;}
 .dialectic-bar.top b {color: #1f3d5c;}
 .dialectic-evidence li {margin-bottom: 0.4em;}
+/* <small> alone is 10.8px in JupyterLab's 13px outputs: keep the asides legible */
+.dialectic-reading small {font-size: 0.9em;}
 </style>"""
 SHORT = {
     -2: "strongly collusive",
