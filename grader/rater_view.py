@@ -73,12 +73,22 @@ def _why_not_the_tallest_bar(reading: Reading) -> list[str]:
     if chosen >= max(reading.probabilities.values()):
         return []
     side, other = ("collusive", "confrontational")[:: 1 if reading.position < 0 else -1]
-    together = sum(p for k, p in reading.probabilities.items() if k * reading.position > 0)
+    together = side_percent(reading)
     return [
-        f"<p><small>Not the tallest bar: the two {side} steps together ({together:.0%}) are "
+        f"<p><small>Not the tallest bar: the two {side} steps together ({together}%) are "
         f"likelier than the attuned centre or the {other} side, and this step is the likelier "
         "of the two.</small></p>"
     ]
+
+
+def side_percent(reading: Reading) -> int:
+    """The two steps on the side of the reading's position, in percent: the sum of the two
+    percentages its bars show (18% and 32% make 50%, though the unrounded sum may be 49.6%)."""
+    return sum(
+        int(f"{p:.0%}".rstrip("%"))
+        for k, p in reading.probabilities.items()
+        if k * reading.position > 0
+    )
 
 
 def _bars(reading: Reading) -> str:

@@ -421,6 +421,9 @@ def test_the_view_says_why_a_position_is_not_the_tallest_bar(rater):
     )
     collusive = replace(pole, probabilities={k: split[-k] for k in split}, position=-2)
     assert "the two collusive steps together (56%)" in reading_html(collusive)
+    # the total is the sum of the two bars as shown, so a learner adding them up agrees
+    rounded = replace(pole, probabilities={-2: 0.005, -1: 0.005, 0: 0.482, 1: 0.184, 2: 0.324})
+    assert "the two confrontational steps together (50%)" in reading_html(rounded)  # not 51%
     clear = replace(reading, position=0, best_guess=0, unsure_reasons=())
     assert max(clear.probabilities, key=clear.probabilities.get) == 0
     assert "Not the tallest bar" not in reading_html(clear)

@@ -14,6 +14,7 @@ import pytest
 
 from grader.itembank import load_bank
 from grader.rater import load_rater
+from grader.rater_view import side_percent
 from grader.scoring import position_label
 from tests.test_browser import (  # noqa: F401
     LAYOUT_PROBLEMS,
@@ -105,7 +106,7 @@ def test_compose_and_write_first_show_the_formative_reading(course_server, width
         "the rater no longer reads NOT_THE_TALLEST as a sure collusive step below the tallest "
         f"bar ({lower.position=}, {tallest=}, {lower.unsure_reasons=}): write another"
     )
-    together = lower.probabilities[-2] + lower.probabilities[-1]
+    together = side_percent(lower)  # the sum of the two bars' shown percentages
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -159,7 +160,7 @@ def test_compose_and_write_first_show_the_formative_reading(course_server, width
             expect(reading.locator("p", has_text="It places your response as")).to_contain_text(
                 position_label(-1)
             )
-            expect(why).to_contain_text(f"the two collusive steps together ({together:.0%})")
+            expect(why).to_contain_text(f"the two collusive steps together ({together}%)")
             # this line and the disclaimer, both in <small>
             sizes = reading.locator("small").evaluate_all(
                 "es => es.map(e => [e.innerText.slice(0, 30), getComputedStyle(e).fontSize])"
