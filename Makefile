@@ -47,9 +47,10 @@ lab: $(RUNTIME_STAMP)  ## start JupyterLab on course/, opening 01_orientation (A
 test: lint $(TEST_STAMP) system-deps $(AXE) hub-env  ## run the whole test suite (after the lint)
 	@# .venv/bin on PATH as in an activated environment: nbgrader runs `alembic` by name
 	@# pytest-xdist: each test file runs whole on one of TEST_WORKERS processes (its module
-	@# fixtures are built once); the files that take longest start first (tests/conftest.py).
+	@# fixtures are built once); the files that take longest start first (tests/conftest.py
+	@# orders them; --no-loadscope-reorder keeps xdist from putting the files with most tests first).
 	PATH="$(abspath $(BIN)):$$PATH" DIALECTIC_HUB_PREFIX="$(HUB_PREFIX)" $(BIN)/python -m pytest \
-	  -n $(TEST_WORKERS) --dist loadfile --durations=25 $(ARGS)
+	  -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25 $(ARGS)
 
 lint: $(TEST_STAMP)  ## check the code's style with ruff (pyproject.toml); `ruff format .` mends layout
 	$(BIN)/ruff check .
