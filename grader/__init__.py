@@ -37,7 +37,8 @@ instructor's tools on the content (the expert review) and the demo use the other
 
 Shared by all: ``errors``, ``atomic_file`` (every file written in one step),
 ``file_lock`` (every lock between processes), ``lazy``, ``wording``; ``cli`` (the thin
-``dialectic`` command); ``lab`` (JupyterLab as ``make lab`` starts it); ``hub``,
+``dialectic`` command); ``lab`` (JupyterLab as ``make lab`` starts it); ``nbgrader_cli``
+(nbgrader's own command, started without an unused grammar build); ``hub``,
 ``hub_auth``, ``hub_run`` (the cohort's JupyterHub).
 
 Old names kept working, with a DeprecationWarning: ``grader.cohort`` (now ``simulate``),

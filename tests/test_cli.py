@@ -268,3 +268,25 @@ def test_every_path_the_demo_prints_exists(tmp_path, monkeypatch, capsys):
         assert Path(path).exists(), f"the demo printed {label}: {path}, which does not exist"
     assert len(list((course / "feedback").glob(f"*/{assignment}/*.html"))) == 3
     assert not (course / "demo-course").exists()
+
+
+def test_nbgrader_cli_is_nbgrader_without_the_grammar_build(tmp_path):
+    """`python -m grader.nbgrader_cli` answers and fails as `nbgrader` does, and never
+    imports the IRI grammar that `nbgrader` builds on every start."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nsys.argv = ['nbgrader', '--version']\nfrom grader import nbgrader_cli\n"
+        "try:\n    nbgrader_cli.main()\nexcept SystemExit:\n    pass\n"
+        "print('grammar built' if sys.modules.get('rfc3987_syntax') else 'no grammar')"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "nbgrader version 0.9" in done.stdout and done.stdout.endswith("no grammar\n")
+    failed = subprocess.run(
+        [sys.executable, "-m", "grader.nbgrader_cli", "generate_assignment", "no_such_one"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 1
