@@ -176,8 +176,18 @@ def _wait_for_connected_kernel(server: dict, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     kernels: list = []
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(url) as response:
-            kernels = json.load(response)
+        try:
+            with urllib.request.urlopen(url) as response:
+                kernels = json.load(response)
+        except urllib.error.HTTPError as error:
+            # jupyter_server can list a kernel that is still starting and then fail with 500
+            # on its missing last_activity (seen under load; the same race as
+            # jupyter-server/enterprise_gateway#1395): look again
+            if error.code < 500:
+                raise
+            kernels = [f"HTTP {error.code}"]
+            time.sleep(0.2)
+            continue
         if any(k["connections"] >= 1 and k["execution_state"] == "idle" for k in kernels):
             return
         time.sleep(0.2)
