@@ -64,7 +64,7 @@ def build_once(tmp_path_factory, worker_id) -> Callable[[str, Callable[[Path], N
     from grader.file_lock import locked
 
     root = tmp_path_factory.getbasetemp()
-    if worker_id != "master":  # .../pytest-N/popen-gw0 -> .../pytest-N
+    if worker_id != "master":  # xdist's fixture; .../pytest-N/popen-gw0 -> .../pytest-N
         root = root.parent
     shared = root / "shared"
 
@@ -79,13 +79,6 @@ def build_once(tmp_path_factory, worker_id) -> Callable[[str, Callable[[Path], N
         return folder
 
     return build
-
-
-@pytest.fixture(scope="session")
-def worker_id(request) -> str:
-    """pytest-xdist's name for this worker ("gw0", ...), or "master" without xdist."""
-    workerinput = getattr(request.config, "workerinput", None)
-    return workerinput["workerid"] if workerinput else "master"
 
 
 @pytest.fixture(scope="session")
