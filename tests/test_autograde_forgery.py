@@ -30,6 +30,10 @@ pytestmark = pytest.mark.slow
 
 A = "m07_alliance_and_the_spectrum"
 CODE_CELL = "spectrum_summary_answer"
+#: Seconds a cell may run. shadowed_builtins breaks its kernel (ipykernel itself calls the
+#: replaced int), so one of its cells runs into this limit, where the course's 120 s would keep a
+#: worker waiting for 2 minutes; an honest cell takes 1-2 s, longer on a busy machine.
+TIMEOUT = 20
 
 REPLACE_GRADING = """import grader.grading as g
 g.require_answer = lambda *a, **k: None
@@ -212,7 +216,9 @@ def forged(tmp_path_factory):
             )
     nbformat.write(released, honest / f"{A}.ipynb")
     (honest / "responses.json").write_text(json.dumps(answers), encoding="utf-8")
-    outcomes = {o.student_id: o for o in autograde_cohort(course, A, workers=2, force=True)}
+    outcomes = {
+        o.student_id: o for o in autograde_cohort(course, A, workers=2, force=True, timeout=TIMEOUT)
+    }
     nbgrader(course, "generate_feedback", A, "--force")
     return course, outcomes
 
