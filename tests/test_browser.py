@@ -53,6 +53,11 @@ MODULES = sorted(p.name for p in (REPO_ROOT / "course").glob("*.ipynb"))
 NOTEBOOKS = [f"course/{m}" for m in MODULES] + [f"assignments/{a}/{a}.ipynb" for a in ASSIGNMENTS]
 #: The scroller of a notebook in either interface, for full-length screenshots.
 SCROLLER = ".jp-WindowedPanel-outer"
+#: `FULL_SCREENSHOTS=1 make test ARGS=tests/test_browser.py` pictures every notebook whole, at
+#: both widths, for a person to look through. Otherwise only a notebook with a layout problem
+#: is pictured whole and the rest show their first screen: a full-length picture costs about
+#: 1.5 s (the page is laid out and painted at up to 16,000 px), a third of the test's time.
+FULL_SCREENSHOTS = os.environ.get("FULL_SCREENSHOTS", "") not in ("", "0")
 
 #: Reads every output a widget or its text stands in: what a person would notice at a glance.
 #: Returns a list of problems, each naming the notebook text it concerns.
@@ -296,8 +301,13 @@ def _run_all(page, attempts: int = 4) -> None:
     raise AssertionError("the notebook did not finish running within 180 s")
 
 
-def _screenshot(page, name: str) -> None:
-    """The whole notebook in one picture: the viewport grows to the notebook's length."""
+def _screenshot(page, name: str, *, full: bool = True) -> None:
+    """The notebook as it shows: with ``full``, the whole notebook in one picture (the
+    viewport grows to the notebook's length), else the first screen."""
+    if not full:
+        page.evaluate(f"document.querySelector('{SCROLLER}').scrollTop = 0")
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+        return
     width = page.viewport_size["width"]
     length = page.evaluate(
         f"(() => {{ const s = document.querySelector('{SCROLLER}'); s.scrollTop = 0; "
@@ -353,7 +363,7 @@ def every_notebook_runs_and_reads_well(server, browser, ui: str) -> None:
                 found = page.evaluate(LAYOUT_PROBLEMS)
                 if found:
                     problems[name] = found
-                _screenshot(page, name)
+                _screenshot(page, name, full=FULL_SCREENSHOTS or bool(found))
     finally:
         page.close()
     assert not problems, json.dumps(problems, indent=1)
