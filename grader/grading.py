@@ -45,6 +45,13 @@ TASK_WORDS = {
 class UnansweredError(AssertionError):
     """An assessment item the learner has not answered (or not completely)."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows in place of a traceback: the message alone. The frames inside
+        grader.grading tell a learner nothing, and formatting them with colours costs the
+        kernel about 60 ms for each unanswered item. nbgrader's Validate and feedback show
+        these lines as they show a traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 def require_answer(item_id: str, task: str, directory=None) -> None:
     """Fail with a message naming the item when its answer is missing or incomplete."""

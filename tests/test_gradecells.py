@@ -29,6 +29,23 @@ def test_item_test_cell_has_a_visible_check_and_hidden_scoring():
     assert gradecells.REQUIRE_CALL.findall(source) == [("ep-002", "choose")]
 
 
+def test_an_unanswered_item_shows_its_message_without_a_traceback(tmp_path, monkeypatch, capsys):
+    """In a real IPython shell the visible check of an unanswered item shows one line that
+    names the item and what to do, not the frames of grader.grading."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.chdir(tmp_path)  # no responses.json here: nothing is answered
+    visible = gradecells.without_hidden_tests(gradecells.item_test_source("ep-002", "choose", 2))
+    capsys.readouterr()
+    result = InteractiveShell.instance().run_cell(visible)
+    shown = capsys.readouterr().out.strip()
+    assert result.error_in_exec is not None
+    assert shown == (
+        "UnansweredError: Item ep-002 is not answered yet: choose the best response in the "
+        "item above, then validate again."
+    ), shown
+
+
 @pytest.mark.parametrize("notebook", EXERCISES, ids=lambda p: p.parent.name)
 def test_every_item_test_cell_is_generated_from_the_one_function(notebook):
     stale = gradecells.sync_item_tests(notebook)
