@@ -100,20 +100,20 @@ GRADED_STUDENTS = 12
 #: The test files that take longest, longest first (from `--durations` in CI). Under
 #: pytest-xdist (`make test`) each file runs whole on one worker, handed out in collection
 #: order: starting the long ones first keeps one worker from being left with a long file at
-#: the end while the other has nothing to do. Without xdist the order changes nothing.
+#: the end while the others have nothing to do. Without xdist the order changes nothing.
 LONGEST_FIRST = (
     "test_browser.py",
-    "test_browser_notebook7.py",
-    "test_autograde_forgery.py",
-    "test_exercises.py",
-    "test_autograde_faults.py",
     "test_hub.py",
+    "test_browser_notebook7.py",
+    "test_exercises.py",
     "test_autograde.py",
+    "test_autograde_faults.py",
+    "test_autograde_forgery.py",
     "test_site.py",
-    "test_lab.py",
-    "test_rater_browser.py",
     "test_analytics.py",
+    "test_lab.py",
     "test_cli.py",
+    "test_rater_browser.py",
     "test_ratings.py",
     "test_course.py",
 )
