@@ -39,7 +39,7 @@ Shared by all: ``errors``, ``atomic_file`` (every file written in one step),
 ``file_lock`` (every lock between processes), ``lazy``, ``wording``; ``cli`` (the thin
 ``dialectic`` command); ``lab`` (JupyterLab as ``make lab`` starts it); ``nbgrader_cli``
 (nbgrader's own command, started without an unused grammar build); ``hub``,
-``hub_auth``, ``hub_run`` (the cohort's JupyterHub).
+``hub_auth``, ``hub_run``, ``singleuser`` (the cohort's JupyterHub and the servers it starts).
 
 Old names kept working, with a DeprecationWarning: ``grader.cohort`` (now ``simulate``),
 ``grader.pipeline`` (now ``demo``), ``analytics.CohortData`` (now ``GradedCohort``).

@@ -430,7 +430,8 @@ def configure(c, settings: HubSettings) -> None:
     c.Authenticator.allowed_users = set(roster.usernames)
 
     c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
-    c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
+    # jupyterhub-singleuser without its unused grammar build (grader.singleuser)
+    c.Spawner.cmd = [str(bin_dir / "dialectic-singleuser")]
     c.Spawner.default_url = "/lab"
     c.Spawner.environment = {
         "JUPYTER_CONFIG_PATH": str(layout.jupyter_config),

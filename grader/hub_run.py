@@ -55,7 +55,7 @@ def run_hub(
             children.append(
                 subprocess.Popen(
                     [
-                        str(bin_dir / "jupyterhub-singleuser"),
+                        str(bin_dir / "dialectic-singleuser"),
                         "--ip=127.0.0.1",
                         f"--port={settings.service_port + offset}",
                     ],
