@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 # processes `make test` runs the tests on (TEST_WORKERS=0: all in this one process). Four on two
 # cores: many tests wait on servers, browsers and timeouts, so more workers than cores keep the
-# CPU busy (fresh clones: 10:04-13:08 with four, 11:29 with three, 14:45-15:10 with two).
+# CPU busy (fresh clones: 10:04-13:13 with four, 11:29 with three, 14:45-15:10 with two).
 TEST_WORKERS ?= 4
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)

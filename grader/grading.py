@@ -48,8 +48,8 @@ class UnansweredError(AssertionError):
     def _render_traceback_(self) -> list[str]:
         """What IPython shows in place of a traceback: the message alone. The frames inside
         grader.grading tell a learner nothing, and formatting them with colours costs the
-        kernel about 60 ms for each unanswered item. nbgrader's Validate and feedback show
-        these lines as they show a traceback."""
+        kernel about 60 ms for each unanswered item. nbgrader's Validate (and plain nbgrader's
+        feedback) shows these lines where it would show a traceback."""
         return [f"{type(self).__name__}: {self}"]
 
 

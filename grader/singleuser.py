@@ -5,8 +5,8 @@
 Exactly ``jupyterhub-singleuser``, except that jsonschema does not build the IRI grammar
 that the Jupyter server's imports would otherwise build at every start and never use
 (:func:`grader.lazy.skip_iri_grammar`). The hub starts every server this way
-(:func:`grader.hub.configure`, :func:`grader.hub_run.run_hub`), so a class logging in at
-once costs the hub's machine a second and more less per student. It is a console script,
+(:func:`grader.hub.configure`, :func:`grader.hub_run.run_hub`), which saves the hub's
+machine over a second of CPU for every student who logs in. It is a console script,
 not ``python -m``, so that nothing in a student's home folder can stand in for it.
 """
 
