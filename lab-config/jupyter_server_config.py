@@ -6,7 +6,9 @@ Config file for jupyter_server; `c` is the config object Jupyter passes in.
 
 # Self-study has no nbgrader course or exchange, so nbgrader's server side would only answer
 # with errors (the Assignments tab's "exchange directory does not exist", an empty formgrader,
-# a Validate that checks nothing). labconfig/page_config.json hides their panels to match.
+# a Validate that checks nothing). labconfig/page_config.json hides their panels to match. It also
+# turns off JupyterLab's announcements: on a first start they ask in a pop-up whether to fetch
+# Jupyter's news from the internet, and the pop-up covers the corner of module 01's first text.
 c.ServerApp.jpserver_extensions = {  # noqa: F821 (c is defined by Jupyter)
     "nbgrader.server_extensions.formgrader": False,
     "nbgrader.server_extensions.validate_assignment": False,

@@ -93,7 +93,8 @@ def lab(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("lab")
     port, log = _free_port(), scratch / "lab.log"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(scratch / "config")}
-    args = f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --LabApp.news_url=None"
+    # nothing else: what a learner sees after `make lab` (no news pop-up, for one) is under test
+    args = f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port}"
     printed = rf"(http://127\.0\.0\.1:{port}(/\S*)\?token=([0-9a-f]+))"
     process, found = _serve(["make", "lab", f"ARGS={args}"], REPO_ROOT, log, printed, env)
     try:
@@ -268,7 +269,12 @@ def test_make_lab_opens_module_01_without_nbgrader_panels(lab, width, height):
         _wait_for_notebook(page, lab)
         menus = page.locator("#jp-MainMenu .lm-MenuBar-itemLabel").all_inner_texts()
         toolbar = page.locator(".jp-NotebookPanel-toolbar").inner_text()
+        # JupyterLab's pop-ups (its news question, above all) show by the time the kernel is
+        # idle; give them a moment more before reading
+        page.wait_for_timeout(500)
+        pop_ups = page.locator(".Toastify__toast").all_inner_texts()
         page.screenshot(path=str(ARTIFACTS / f"lab-start-{width}.png"))
+    assert not pop_ups, f"a pop-up covers module 01: {pop_ups}"
     assert "Nbgrader" not in menus, menus
     assert "Validate" not in toolbar, toolbar
     assert not [e for e in errors if "nbgrader" in e.lower() or "exchange" in e.lower()], errors
