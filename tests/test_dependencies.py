@@ -65,3 +65,40 @@ def test_installed_versions_satisfy_the_pins():
         assert version(name) in SpecifierSet(spec), (
             f"{name} {version(name)} does not satisfy {spec}"
         )
+
+
+def _imported_packages(folder) -> dict[str, str]:
+    """Top-level names of the third-party modules imported anywhere under ``folder``, each
+    with one file that imports it."""
+    import ast
+    import sys
+
+    found = {}
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != folder.name:
+                    found.setdefault(top, str(path.relative_to(REPO_ROOT)))
+    return found
+
+
+def test_every_package_the_grader_imports_is_declared():
+    """A package that grader/ imports is a runtime dependency in its own right, not only
+    because another dependency happens to bring it today."""
+    from importlib.metadata import packages_distributions
+
+    declared = set(_pip_specs())
+    distributions = packages_distributions()
+    missing = {
+        module: where
+        for module, where in _imported_packages(REPO_ROOT / "grader").items()
+        if not {d.lower().replace("_", "-") for d in distributions.get(module, [])} & declared
+    }
+    assert not missing, f"imported but not in pyproject.toml's dependencies: {missing}"
