@@ -19,6 +19,8 @@ Commands:
   fold's vignettes are left out too; exemplar-only vignettes always train) and reads the
   fold's practice responses after every epoch, so the epoch count is chosen by CV. After the
   last epoch it embeds every training text, for ``finetune_heads.py`` (variant a).
+- ``summary``: for each CV run in ``--out`` with all five folds, the pooled scores of the
+  folds' predictions after each epoch, and the mean fit time per fold.
 - ``heldout``: one fit on all of practice + exemplars with the chosen settings, then the
   assessment split's totals only (direction, exact, QWK); its per-item results are never
   printed or saved. Also saves the embeddings of every text, for variant (a).
@@ -181,9 +183,31 @@ class Model:
         return np.vstack(proba)[back], np.vstack(vectors)[back]
 
 
+def pooled_summary(out: Path, labels: np.ndarray) -> None:
+    """Pooled CV scores per epoch of every complete CV run in ``out``."""
+    tags = sorted({p.name[3:].rsplit("-fold", 1)[0] for p in out.glob("cv-*-fold0.npz")})
+    print(f"{'run':<24}{'epoch':>6}{'direction':>10}{'exact':>8}{'QWK':>7}{'s/fit':>7}")
+    for tag in tags:
+        runs = [out / f"cv-{tag}-fold{k}.npz" for k in range(FOLDS)]
+        if not all(p.exists() for p in runs):
+            continue
+        saved = [np.load(p) for p in runs]
+        seconds = np.mean(
+            [json.loads(p.with_suffix(".json").read_text())["1"]["fit_seconds"] for p in runs]
+        )
+        truth = np.concatenate([labels[s["test"]] for s in saved])
+        epochs = sorted(int(k[7:]) for k in saved[0].files if k.startswith("proba_e"))
+        for e in epochs:
+            m = scores(truth, np.vstack([s[f"proba_e{e}"] for s in saved]))
+            print(
+                f"{tag:<24}{e:>6}{m['direction']:>10.1%}{m['exact']:>8.1%}{m['qwk']:>7.2f}"
+                f"{seconds:>7.0f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("cv", "heldout"))
+    parser.add_argument("command", choices=("cv", "heldout", "summary"))
     parser.add_argument("--variant", choices=("full", "last", "bitfit"), default="full")
     parser.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
     parser.add_argument("--epochs", type=int, default=4)
@@ -191,14 +215,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for results (JSON, npz)")
     args = parser.parse_args()
 
-    import torch
-
-    torch.set_num_threads(2)
-    args.out.mkdir(parents=True, exist_ok=True)
     bank = load_bank()
     examples = training_examples(bank)
     texts = [e.text for e in examples]
     labels = np.array([e.position for e in examples])
+    if args.command == "summary":
+        pooled_summary(args.out, labels)
+        return
+    import torch
+
+    torch.set_num_threads(2)
+    args.out.mkdir(parents=True, exist_ok=True)
     tag = f"{args.variant}-lr{args.lr:g}-e{args.epochs}"
 
     if args.command == "cv":
@@ -250,13 +277,12 @@ def main() -> None:
         np.savez(args.out / f"heldout-{tag}-proba.npz", proba=proba)
         (args.out / f"heldout-{tag}.json").write_text(json.dumps(totals, indent=1))
         # the trained weights, to measure what shipping them as a delta would take
-        if True:
-            trained = {
-                n: p.detach().numpy() for n, p in model.encoder.named_parameters() if p.requires_grad
-            }
-            trained["head.weight"] = model.head.weight.detach().numpy()
-            trained["head.bias"] = model.head.bias.detach().numpy()
-            np.savez(args.out / f"heldout-{tag}-weights.npz", **trained)
+        trained = {
+            n: p.detach().numpy() for n, p in model.encoder.named_parameters() if p.requires_grad
+        }
+        trained["head.weight"] = model.head.weight.detach().numpy()
+        trained["head.bias"] = model.head.bias.detach().numpy()
+        np.savez(args.out / f"heldout-{tag}-weights.npz", **trained)
         print(f"{tag} held out: {totals}")
 
 
