@@ -83,6 +83,10 @@ def delta(trained: dict[str, np.ndarray], graph) -> dict[str, np.ndarray]:
             continue
         if PREFIX + name in names:
             out[PREFIX + name] = value.astype(np.float32)
+        elif PREFIX + name + "_q" in names:  # an embedding table, int8 with one scale a row
+            scale = np.maximum(np.abs(value).max(axis=1, keepdims=True), 1e-12) / 127
+            out[PREFIX + name + "_q"] = np.clip(np.round(value / scale), -127, 127).astype(np.int8)
+            out[PREFIX + name + "_scale"] = scale.astype(np.float32)
         elif name in weights:
             out[weights[name] + "_q"], out[weights[name] + "_scale"] = quantise(value)
         else:
@@ -154,10 +158,23 @@ def main() -> None:
     graph = onnx.load(str(model_path())).graph
     trained = dict(np.load(args.out / f"heldout-{args.tag}-weights.npz"))
     replaced = delta(trained, graph)
-    size = npz_bytes(replaced | {k: v for k, v in trained.items() if k.startswith("head.")})
+    head = {k: v for k, v in trained.items() if k.startswith("head.")}
+    size = npz_bytes(replaced | head)
+    # int8 matrices stored as their change from the base's (mostly zeros, so they compress)
+    from onnx import numpy_helper
+
+    base = {i.name: i for i in graph.initializer}
+    as_change = {
+        n: (v.astype(np.int16) - numpy_helper.to_array(base[n])).astype(np.int16)
+        if n.endswith("_q")
+        else v
+        for n, v in replaced.items()
+    }
     print(
-        f"{args.tag}: {len(replaced)} initializers replaced; delta + head "
-        f"{size / 1e6:.2f} MB (npz, compressed)"
+        f"{args.tag}: {len(replaced)} initializers replaced, "
+        f"{sum(v.size for v in replaced.values()):,} numbers; "
+        f"delta + head {size / 1e6:.2f} MB (npz, compressed), "
+        f"{npz_bytes(as_change | head) / 1e6:.2f} MB with int8 matrices stored as changes"
     )
 
     started = time.perf_counter()
