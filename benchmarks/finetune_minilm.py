@@ -22,8 +22,10 @@ Commands:
 - ``summary``: for each CV run in ``--out`` with all five folds, the pooled scores of the
   folds' predictions after each epoch, and the mean fit time per fold.
 - ``heldout``: one fit on all of practice + exemplars with the chosen settings, then the
-  assessment split's totals only (direction, exact, QWK); its per-item results are never
-  printed or saved. Also saves the embeddings of every text, for variant (a).
+  assessment split's totals only (direction, exact, QWK). The per-item probabilities and
+  embeddings are saved only so that ``finetune_heads.py`` and ``finetune_onnx.py`` can print
+  their own totals; nothing prints or reads them item by item. Also saves the trained weights
+  (for the size of a shipped delta).
 
 Needs torch, which the project's environment must not have: run it from a scratch venv, e.g.
 
