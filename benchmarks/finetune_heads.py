@@ -64,6 +64,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--tag", help="the fine-tuning run, e.g. full-lr5e-05-e4")
     parser.add_argument("--epoch", type=int, help="the CV epoch whose probabilities (d) uses")
+    parser.add_argument(
+        "--heldout-tag",
+        help="the held-out files' tag, when not --tag (e.g. TAG-onnx: read through ONNX Runtime)",
+    )
     parser.add_argument("--today-only", action="store_true")
     parser.add_argument("--no-heldout", action="store_true")
     args = parser.parse_args()
@@ -106,19 +110,20 @@ def main() -> None:
             held_truth, read(bank, examples, held_texts, today_cache)
         )
         if not args.today_only:
-            saved = np.load(args.out / f"heldout-{args.tag}-vectors.npz")
+            heldout_tag = args.heldout_tag or args.tag
+            saved = np.load(args.out / f"heldout-{heldout_tag}-vectors.npz")
             cache = Vectors(texts + held_texts, np.vstack([saved["train"], saved["held"]]))
             report[("(a) ft-embeddings", "held out")] = scores(
                 held_truth, read(bank, examples, held_texts, cache)
             )
-            ft = np.load(args.out / f"heldout-{args.tag}-proba.npz")["proba"]
+            ft = np.load(args.out / f"heldout-{heldout_tag}-proba.npz")["proba"]
             report[("(d) ft-reader", "held out")] = scores(
                 held_truth, read(bank, examples, held_texts, today_cache, swap=ft)
             )
     print(f"{'method':<22}{'split':<14}{'direction':>10}{'exact':>8}{'QWK':>7}")
     for (m, part), s in report.items():
         print(f"{m:<22}{part:<14}{s['direction']:>10.1%}{s['exact']:>8.1%}{s['qwk']:>7.2f}")
-    name = f"heads-{args.tag or 'today'}.json"
+    name = f"heads-{args.heldout_tag or args.tag or 'today'}.json"
     (args.out / name).write_text(json.dumps({f"{m} | {p}": s for (m, p), s in report.items()}))
 
 

@@ -79,7 +79,7 @@ def delta(trained: dict[str, np.ndarray], graph) -> dict[str, np.ndarray]:
     weights = matmul_weights(graph)
     out = {}
     for name, value in trained.items():
-        if name.startswith("head."):
+        if name.startswith(("head.", "pooler.")):  # the pooler is unused (mean pooling)
             continue
         if PREFIX + name in names:
             out[PREFIX + name] = value.astype(np.float32)
@@ -203,7 +203,11 @@ def main() -> None:
         "(so the override took effect)"
     )
     held = [r for i in bank.ids(split="assessment") for r in bank.item(i).responses]
-    proba, _ = tuned.read([r.text for r in held])
+    proba, held_pooled = tuned.read([r.text for r in held])
+    # the ONNX embeddings, for finetune_heads.py --heldout-tag TAG-onnx (totals only)
+    held_unit = held_pooled / np.linalg.norm(held_pooled, axis=1, keepdims=True)
+    np.savez(args.out / f"heldout-{args.tag}-onnx-vectors.npz", train=unit, held=held_unit)
+    np.savez(args.out / f"heldout-{args.tag}-onnx-proba.npz", proba=proba)
     torch_proba = np.load(args.out / f"heldout-{args.tag}-proba.npz")["proba"]
     truth = np.array([r.spectrum_position for r in held])
     print(f"held out through ONNX Runtime (int8 base + delta): {scores(truth, proba)}")
