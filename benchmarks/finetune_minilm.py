@@ -214,6 +214,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--folds", type=int, nargs="*", help="only these folds (0-4)")
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help="training seed (head, dropout, batch order)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for results (JSON, npz)")
     args = parser.parse_args()
 
@@ -229,6 +232,8 @@ def main() -> None:
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     tag = f"{args.variant}-lr{args.lr:g}-e{args.epochs}"
+    if args.seed != SEED:
+        tag += f"-s{args.seed}"
 
     if args.command == "cv":
         for k, fold in enumerate(folds(examples)):
@@ -237,7 +242,7 @@ def main() -> None:
             train, test = split(examples, fold)
             started = time.perf_counter()
             print(f"{tag} fold {k}: {len(train)} train, {len(test)} test", file=sys.stderr)
-            model = Model(args.variant, SEED + k)
+            model = Model(args.variant, args.seed + k)
             per_epoch = {}
 
             def after_epoch(epoch, model=model, test=test, per_epoch=per_epoch):
@@ -250,6 +255,7 @@ def main() -> None:
                 lr=args.lr,
                 epochs=args.epochs,
                 after_epoch=after_epoch,
+                seed=args.seed,
             )
             seconds = time.perf_counter() - started
             _, vectors = model.read(texts)
@@ -267,8 +273,8 @@ def main() -> None:
     else:
         held = [r for i in bank.ids(split="assessment") for r in bank.item(i).responses]
         started = time.perf_counter()
-        model = Model(args.variant, SEED)
-        model.train(texts, labels, lr=args.lr, epochs=args.epochs)
+        model = Model(args.variant, args.seed)
+        model.train(texts, labels, lr=args.lr, epochs=args.epochs, seed=args.seed)
         seconds = time.perf_counter() - started
         proba, held_vectors = model.read([r.text for r in held])
         _, vectors = model.read(texts)
